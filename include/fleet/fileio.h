@@ -1,0 +1,34 @@
+/*
+ * Files written the safe way: every piece of state is written to a temporary file in
+ * the same directory, fsync'd, and renamed into place, so a crash leaves the old file
+ * or the new one, never half of either.
+ */
+#ifndef FLEET_FILEIO_H
+#define FLEET_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "fleet/buf.h"
+
+struct fl_atomic_file {
+	int fd;
+	char *path;
+	char *tmp_path;
+	mode_t mode;
+};
+
+/* Creates a temporary file beside `path`, with permissions `mode` (umask applies). */
+int fl_atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode);
+/* fsyncs, then renames over `path` (or, with no_replace, fails with FL_E_EXISTS if
+ * `path` exists), then fsyncs the directory. Closes the file in every case. */
+int fl_atomic_commit(struct fl_atomic_file *f, int no_replace);
+/* Removes the temporary file; safe to call after a commit or twice. */
+void fl_atomic_abort(struct fl_atomic_file *f);
+
+int fl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         int no_replace);
+/* Reads a whole file (or stdin for "-") into out, refusing files above max bytes. */
+int fl_read_file(const char *path, struct fl_buf *out, size_t max);
+
+#endif

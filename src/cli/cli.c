@@ -1,0 +1,271 @@
+#include "cli/cli.h"
+#include "fleet/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static const struct cli_flag help_flag = {"help", 'h', NULL, "show this help"};
+
+static const struct cli_flag *find_long(const struct cli_command *cmd, const char *name, size_t len)
+{
+	for (const struct cli_flag *f = cmd->flags; f && f->name; f++)
+		if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
+			return f;
+	if (len == 4 && strncmp(name, "help", 4) == 0)
+		return &help_flag;
+	return NULL;
+}
+
+static const struct cli_flag *find_short(const struct cli_command *cmd, int c)
+{
+	for (const struct cli_flag *f = cmd->flags; f && f->name; f++)
+		if (f->id == c && c < 256)
+			return f;
+	if (c == 'h')
+		return &help_flag;
+	return NULL;
+}
+
+void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int argc, char **argv)
+{
+	memset(p, 0, sizeof(*p));
+	p->cmd = cmd;
+	p->argc = argc;
+	p->argv = argv;
+	p->optind = 1;
+}
+
+int cli_next_flag(struct cli_parser *p)
+{
+	p->optarg = NULL;
+	if (p->done)
+		return -1;
+	/* Flags and positionals may be interleaved: positionals are moved to the end. */
+	while (p->optind < p->argc) {
+		char *a = p->argv[p->optind];
+		if (p->cluster == 0 && strcmp(a, "--") == 0) {
+			memmove(&p->argv[p->optind], &p->argv[p->optind + 1],
+			        (size_t)(p->argc - p->optind - 1) * sizeof(char *));
+			p->argc--;
+			break;
+		}
+		if (p->cluster == 0 && (a[0] != '-' || a[1] == '\0')) {
+			/* A positional: find the next flag after it, if any. */
+			int j = p->optind + 1;
+			while (j < p->argc && (p->argv[j][0] != '-' || p->argv[j][1] == '\0'))
+				j++;
+			if (j >= p->argc || strcmp(p->argv[j], "--") == 0)
+				break;
+			/* Rotate the flag in front of the positionals. */
+			char *flag = p->argv[j];
+			memmove(&p->argv[p->optind + 1], &p->argv[p->optind],
+			        (size_t)(j - p->optind) * sizeof(char *));
+			p->argv[p->optind] = flag;
+			continue;
+		}
+		const struct cli_flag *f;
+		if (a[1] == '-' && p->cluster == 0) {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			f = find_long(p->cmd, name, len);
+			if (!f) {
+				cli_usage_error(p->cmd, "unknown option --%.*s", (int)len, name);
+				return CLI_BAD;
+			}
+			p->optind++;
+			if (f->arg) {
+				if (eq) {
+					p->optarg = eq + 1;
+				} else if (p->optind < p->argc) {
+					p->optarg = p->argv[p->optind++];
+				} else {
+					cli_usage_error(p->cmd, "option --%s needs %s", f->name,
+					                f->arg);
+					return CLI_BAD;
+				}
+			} else if (eq) {
+				cli_usage_error(p->cmd, "option --%s takes no value", f->name);
+				return CLI_BAD;
+			}
+		} else {
+			int pos = p->cluster ? p->cluster : 1;
+			int c = (unsigned char)a[pos];
+			f = find_short(p->cmd, c);
+			if (!f) {
+				p->cluster = 0;
+				p->optind++;
+				cli_usage_error(p->cmd, "unknown option -%c", c);
+				return CLI_BAD;
+			}
+			if (f->arg) {
+				p->cluster = 0;
+				p->optind++;
+				if (a[pos + 1]) {
+					p->optarg = a + pos + 1;
+				} else if (p->optind < p->argc) {
+					p->optarg = p->argv[p->optind++];
+				} else {
+					cli_usage_error(p->cmd, "option -%c needs %s", c, f->arg);
+					return CLI_BAD;
+				}
+			} else if (a[pos + 1]) {
+				p->cluster = pos + 1;
+			} else {
+				p->cluster = 0;
+				p->optind++;
+			}
+		}
+		if (f == &help_flag) {
+			cli_print_help(stdout, p->cmd);
+			return CLI_HELP;
+		}
+		return f->id;
+	}
+	p->done = 1;
+	return -1;
+}
+
+void cli_print_help(FILE *out, const struct cli_command *cmd)
+{
+	fprintf(out, "Usage: fleet %s %s\n\n%s\n", cmd->path, cmd->usage, cmd->summary);
+	fprintf(out, "\nOptions:\n");
+	for (const struct cli_flag *f = cmd->flags; f && f->name; f++) {
+		char left[64];
+		if (f->id < 256)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", f->id, f->name,
+			         f->arg ? " " : "", f->arg ? f->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", f->name, f->arg ? " " : "",
+			         f->arg ? f->arg : "");
+		fprintf(out, "  %-28s %s\n", left, f->help);
+	}
+	fprintf(out, "  %-28s %s\n", "-h, --help", help_flag.help);
+	if (cmd->details)
+		fprintf(out, "\n%s\n", cmd->details);
+}
+
+void cli_print_verbs(FILE *out, const char *family, const char *summary,
+                     const struct cli_verb *verbs)
+{
+	fprintf(out, "Usage: fleet %s <command> [options]\n\n%s\n\nCommands:\n", family, summary);
+	for (const struct cli_verb *v = verbs; v->name; v++)
+		fprintf(out, "  %-14s %s\n", v->name, v->summary);
+	fprintf(out, "\nRun 'fleet %s <command> --help' for a command's options.\n", family);
+}
+
+int cli_dispatch(const char *family, const char *summary, const struct cli_verb *verbs, int argc,
+                 char **argv)
+{
+	if (argc < 2) {
+		cli_print_verbs(stderr, family, summary, verbs);
+		return CLI_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cli_print_verbs(stdout, family, summary, verbs);
+		return CLI_EXIT_OK;
+	}
+	for (const struct cli_verb *v = verbs; v->name; v++)
+		if (!strcmp(argv[1], v->name))
+			return v->run(argc - 1, argv + 1);
+	fprintf(stderr, "fleet %s: unknown command '%s'\nRun 'fleet %s --help' for the list.\n",
+	        family, argv[1], family);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("fleet: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_fail_lib(void)
+{
+	const struct fl_error *e = fl_error_last();
+	return cli_fail("%s", e->message[0] ? e->message : "unknown error");
+}
+
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "fleet %s: ", cmd->path);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\nUsage: fleet %s %s\nRun 'fleet %s --help' for details.\n", cmd->path,
+	        cmd->usage, cmd->path);
+	va_end(ap);
+	return CLI_EXIT_USAGE;
+}
+
+static int read_line_fd(int fd, struct fl_buf *out)
+{
+	for (;;) {
+		char c;
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return fl_error_set_os("cannot read the passphrase");
+		if (r == 0 || c == '\n')
+			break;
+		if (fl_buf_putc(out, c) < 0)
+			return -1;
+	}
+	if (out->len && out->ptr[out->len - 1] == '\r')
+		fl_buf_truncate(out, out->len - 1);
+	return 0;
+}
+
+static int prompt_tty(int tty, const char *prompt, struct fl_buf *out)
+{
+	struct termios old, quiet;
+	int have_termios = tcgetattr(tty, &old) == 0;
+	if (write(tty, prompt, strlen(prompt)) < 0)
+		return fl_error_set_os("cannot write to the terminal");
+	if (have_termios) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		tcsetattr(tty, TCSAFLUSH, &quiet);
+	}
+	int rc = read_line_fd(tty, out);
+	if (have_termios)
+		tcsetattr(tty, TCSAFLUSH, &old);
+	if (write(tty, "\n", 1) < 0) {
+		/* the passphrase was read; a missing newline is cosmetic */
+	}
+	return rc;
+}
+
+int cli_read_passphrase(const char *prompt, int confirm, int fd, struct fl_buf *out)
+{
+	fl_buf_clear(out);
+	if (fd >= 0)
+		return read_line_fd(fd, out);
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty < 0)
+		return fl_error_set(FL_E_INVALID,
+		                    "a passphrase is needed but there is no terminal to ask on "
+		                    "(use --passphrase-fd N to pass it on a file descriptor)");
+	char line[600];
+	snprintf(line, sizeof(line), "%s: ", prompt);
+	int rc = prompt_tty(tty, line, out);
+	if (rc == 0 && confirm) {
+		struct fl_buf again = FL_BUF_SECRET;
+		rc = prompt_tty(tty, "Confirm passphrase: ", &again);
+		if (rc == 0 && (again.len != out->len ||
+		                (out->len && memcmp(again.ptr, out->ptr, out->len) != 0)))
+			rc = fl_error_set(FL_E_INVALID, "the passphrases do not match");
+		fl_buf_free(&again);
+	}
+	close(tty);
+	return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * The CLI layer: commands are described by data (after tmux's cmd_entry) so usage,
+ * help and the rejection of unknown flags are the same everywhere and can never drift
+ * from what exists.
+ */
+#ifndef FLEET_CLI_H
+#define FLEET_CLI_H
+
+#include <stdio.h>
+
+#include "fleet/buf.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+/* One flag of a command. `id` is what cli_next_flag returns: the short option
+ * character, or a value >= 256 for long-only flags. */
+struct cli_flag {
+	const char *name; /* long name, without "--" */
+	int id;
+	const char *arg; /* argument name for help, NULL if the flag takes none */
+	const char *help;
+};
+
+struct cli_command {
+	const char *path;  /* "age", "age keygen" */
+	const char *usage; /* what follows the path in the synopsis */
+	const char *summary;
+	const char *details;          /* optional paragraph(s) after the flags */
+	const struct cli_flag *flags; /* terminated by an entry with name == NULL */
+};
+
+/* A family's verbs (after wireguard-tools' subcommand table). */
+struct cli_verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+struct cli_parser {
+	const struct cli_command *cmd;
+	int argc;
+	char **argv;
+	int optind;
+	const char *optarg;
+	int cluster; /* position inside a cluster of short flags (-ad) */
+	int done;
+};
+
+void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int argc, char **argv);
+/* Returns the next flag's id; -1 when flags are over (positionals start at p->optind);
+ * CLI_HELP after printing help; CLI_BAD after printing a usage error. */
+#define CLI_HELP (-2)
+#define CLI_BAD (-3)
+int cli_next_flag(struct cli_parser *p);
+
+void cli_print_help(FILE *f, const struct cli_command *cmd);
+void cli_print_verbs(FILE *f, const char *family, const char *summary,
+                     const struct cli_verb *verbs);
+/* Dispatches argv[1] among verbs (argv[0] is the family name); handles --help. */
+int cli_dispatch(const char *family, const char *summary, const struct cli_verb *verbs, int argc,
+                 char **argv);
+
+/* "fleet: <message>" on stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the library's last error; returns CLI_EXIT_FAIL. */
+int cli_fail_lib(void);
+/* A usage error with a pointer to --help; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads a passphrase from the controlling terminal with echo off (or from an inherited
+ * file descriptor when fd >= 0). `confirm` asks twice. Fills a FL_BUF_SECRET buffer. */
+int cli_read_passphrase(const char *prompt, int confirm, int fd, struct fl_buf *out);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what fleet needs to build and test, on Debian 12 (as root), skipping what is
+# already there. Everything comes from Debian's archive; nothing is downloaded otherwise.
+set -euo pipefail
+packages=(
+	build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
+	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
+	libssh2-1-dev libcmocka-dev zlib1g-dev
+	age openssh-client hyperfine time
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "install-deps: missing packages: ${missing[*]}" >&2
+		echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what the tests need,
+# then builds and tests three ways — a normal build (unit + end-to-end), an
+# ASan+UBSan build (the same suite), and a clang libFuzzer build (a short run of every
+# fuzz target) — and checks formatting. Set FUZZ_SECONDS to fuzz longer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+shared=${FLEET_SHARED:-$root/../shared}
+[ -d "$shared/vectors" ] || { echo "run-all: test vectors not found at $shared (set FLEET_SHARED)" >&2; exit 1; }
+export FLEET_SHARED=$(cd "$shared" && pwd)
+bash tests/install-deps.sh
+jobs=$(nproc)
+passed=0 failed=0
+
+run_ctest() { # dir, label, extra ctest args...
+	local dir=$1 label=$2
+	shift 2
+	echo "== $label"
+	local log
+	log=$(mktemp)
+	if (cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log"; then :; fi
+	local total fails
+	total=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -1)
+	fails=$(sed -n 's/.*, \([0-9]*\) tests failed out of .*/\1/p' "$log" | tail -1)
+	if [ -z "$total" ]; then total=1 fails=1; fi
+	passed=$((passed + total - fails))
+	failed=$((failed + fails))
+	rm -f "$log"
+}
+
+echo "== build (release, warnings are errors)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLEET_WERROR=ON >/dev/null
+cmake --build build -j "$jobs" >/dev/null
+run_ctest build "tests (release build)"
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DFLEET_SANITIZE=ON -DFLEET_WERROR=ON >/dev/null
+cmake --build build-asan -j "$jobs" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	run_ctest build-asan "tests (ASan + UBSan build)"
+
+echo "== build (clang libFuzzer)"
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFLEET_FUZZ=ON -DFLEET_SANITIZE=ON \
+	-DFUZZ_SECONDS="${FUZZ_SECONDS:-10}" >/dev/null
+cmake --build build-fuzz -j "$jobs" >/dev/null
+run_ctest build-fuzz "fuzz targets (short runs)" -L fuzz
+
+echo "== lint (clang-format)"
+if git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror 2>/dev/null; then
+	passed=$((passed + 1))
+else
+	echo "clang-format: some files are not formatted (run: just fmt)"
+	failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
