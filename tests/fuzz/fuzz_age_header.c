@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct fl_age_identity *id;
 		/* The identity of the CCTV vectors, so seeds reach the payload. */
 		if (fl_age_identity_parse(&id, "AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMD"
-					       "KWYKLMGR48UAWX40Q2P2LM0") == 0)
+		                               "KWYKLMGR48UAWX40Q2P2LM0") == 0)
 			fl_age_identities_add(&ids, id);
 		/* A cheap passphrase identity: the work-factor limit keeps scrypt fast. */
 		if (fl_age_identity_scrypt(&id, "password", 8, 8) == 0)

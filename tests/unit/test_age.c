@@ -39,8 +39,8 @@ static void test_base64_vectors(void **state)
 		assert_string_equal(enc, v[i].padded);
 		fl_b64_encode(enc, (const uint8_t *)v[i].plain, len, FL_B64_NOPAD);
 		assert_string_equal(enc, v[i].unpadded);
-		assert_int_equal(fl_b64_decode(dec, &n, v[i].padded, strlen(v[i].padded), FL_B64_PAD),
-				 0);
+		assert_int_equal(
+		    fl_b64_decode(dec, &n, v[i].padded, strlen(v[i].padded), FL_B64_PAD), 0);
 		assert_int_equal(n, len);
 		assert_memory_equal(dec, v[i].plain, len);
 		assert_int_equal(
@@ -83,8 +83,8 @@ static void test_bech32_valid(void **state)
 		char hrp[100];
 		uint8_t data[100];
 		size_t n;
-		assert_int_equal(fl_bech32_decode(valid[i], hrp, sizeof(hrp), data, sizeof(data), &n),
-				 0);
+		assert_int_equal(
+		    fl_bech32_decode(valid[i], hrp, sizeof(hrp), data, sizeof(data), &n), 0);
 	}
 }
 
@@ -92,12 +92,12 @@ static void test_bech32_invalid(void **state)
 {
 	(void)state;
 	static const char *invalid[] = {
-	    "pzry9x0s0muk",   /* no separator */
-	    "1pzry9x0s0muk",  /* empty hrp */
-	    "x1b4n0q5v",      /* invalid data character */
-	    "li1dgmt3",       /* checksum too short */
-	    "A1G7SGD8",       /* checksum computed over uppercase hrp */
-	    "a12UEL5L",       /* mixed case */
+	    "pzry9x0s0muk",  /* no separator */
+	    "1pzry9x0s0muk", /* empty hrp */
+	    "x1b4n0q5v",     /* invalid data character */
+	    "li1dgmt3",      /* checksum too short */
+	    "A1G7SGD8",      /* checksum computed over uppercase hrp */
+	    "a12UEL5L",      /* mixed case */
 	    "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxx", /* wrong checksum */
 	};
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
@@ -182,10 +182,10 @@ static void test_identity_file(void **state)
 	struct fl_buf sk = FL_BUF_SECRET, pk = FL_BUF_INIT, file = FL_BUF_INIT;
 	assert_int_equal(fl_age_keygen(&sk, &pk), 0);
 	fl_buf_printf(&file, "# created: now\r\n\r\n# public key: %s\r\n%s\r\n\n%s\n", pk.ptr,
-		      sk.ptr, sk.ptr);
+	              sk.ptr, sk.ptr);
 	struct fl_age_identities ids = {0};
 	assert_int_equal(fl_age_identities_parse_file(&ids, file.ptr, file.len, "keys.txt", NULL),
-			 0);
+	                 0);
 	assert_int_equal(ids.n, 2);
 	fl_age_identities_free(&ids);
 
@@ -193,13 +193,13 @@ static void test_identity_file(void **state)
 	fl_buf_clear(&file);
 	fl_buf_printf(&file, "# ok\n%sX\n", sk.ptr);
 	assert_int_equal(fl_age_identities_parse_file(&ids, file.ptr, file.len, "keys.txt", NULL),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(fl_error_last()->message, "keys.txt line 2"));
 	assert_null(strstr(fl_error_last()->message, sk.ptr + 16));
 	fl_age_identities_free(&ids);
 
 	assert_int_equal(fl_age_identities_parse_file(&ids, "# nothing\n", 10, "empty.txt", NULL),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(fl_error_last()->message, "no identities"));
 	fl_buf_free(&sk);
 	fl_buf_free(&pk);
@@ -216,7 +216,7 @@ static void fill_random(struct fl_buf *b, size_t n)
 }
 
 static int decrypt_threads(const struct fl_age_identities *ids, const struct fl_buf *in,
-			   struct fl_buf *out, unsigned threads)
+                           struct fl_buf *out, unsigned threads)
 {
 	struct fl_age_mem_reader m = {(const uint8_t *)in->ptr, in->len, 0};
 	struct fl_age_decrypt_opts o = {.threads = threads};
@@ -224,7 +224,7 @@ static int decrypt_threads(const struct fl_age_identities *ids, const struct fl_
 }
 
 static int encrypt_threads(const struct fl_age_recipients *rs, const struct fl_buf *in,
-			   struct fl_buf *out, unsigned threads, int armor)
+                           struct fl_buf *out, unsigned threads, int armor)
 {
 	struct fl_age_mem_reader m = {(const uint8_t *)in->ptr, in->len, 0};
 	struct fl_age_encrypt_opts o = {.threads = threads, .armor = armor};
@@ -234,8 +234,8 @@ static int encrypt_threads(const struct fl_age_recipients *rs, const struct fl_b
 static void test_roundtrip_sizes(void **state)
 {
 	(void)state;
-	static const size_t sizes[] = {0,      1,         65535,       65536, 65537,
-				       3 * 65536, 17 * 65536, 17 * 65536 + 3};
+	static const size_t sizes[] = {0,     1,         65535,      65536,
+	                               65537, 3 * 65536, 17 * 65536, 17 * 65536 + 3};
 	static const unsigned threads[] = {1, 2, 4};
 	struct fl_age_identities ids = {0};
 	struct fl_age_recipients rs = {0};
@@ -244,10 +244,10 @@ static void test_roundtrip_sizes(void **state)
 		for (size_t t = 0; t < 3; t++)
 			for (int armor = 0; armor < 2; armor++) {
 				struct fl_buf plain = FL_BUF_INIT, ct = FL_BUF_INIT,
-					      back = FL_BUF_INIT;
+				              back = FL_BUF_INIT;
 				fill_random(&plain, sizes[s]);
-				assert_int_equal(encrypt_threads(&rs, &plain, &ct, threads[t], armor),
-						 0);
+				assert_int_equal(
+				    encrypt_threads(&rs, &plain, &ct, threads[t], armor), 0);
 				/* age: payload = 16-byte nonce + chunks, each 16 bytes longer. */
 				if (!armor) {
 					size_t chunks = sizes[s] ? (sizes[s] + 65535) / 65536 : 1;
@@ -256,7 +256,8 @@ static void test_roundtrip_sizes(void **state)
 					size_t hdr = (size_t)(strchr(mac + 1, '\n') + 1 - ct.ptr);
 					assert_int_equal(ct.len, hdr + 16 + sizes[s] + 16 * chunks);
 				}
-				assert_int_equal(decrypt_threads(&ids, &ct, &back, threads[2 - t]), 0);
+				assert_int_equal(decrypt_threads(&ids, &ct, &back, threads[2 - t]),
+				                 0);
 				assert_int_equal(back.len, plain.len);
 				if (plain.len)
 					assert_memory_equal(back.ptr, plain.ptr, plain.len);
