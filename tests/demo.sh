@@ -11,7 +11,8 @@ fleet=$PWD/build/fleet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold= plain=; fi
+say() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 run() { say "$*"; "$@"; }
 
 run "$fleet" --version
@@ -28,6 +29,7 @@ age -d -i host.key secret.age
 say "age -r <admin> secret.txt | fleet age -d -i admin.key   # and the other way round"
 age -r "$admin" secret.txt | "$fleet" age -d -i admin.key
 say "fleet age -d -i host.key <tampered file>   # a damaged file is refused"
-sed 's/^\(.\{20\}\)./\1A/' secret.age | sed '3s/^./B/' >tampered.age
+# change one character of the last armored line: the payload's authentication tag
+awk '{ l[NR] = $0 } END { for (i = 1; i <= NR; i++) { if (i == NR - 1) l[i] = (substr(l[i], 1, 1) == "A" ? "B" : "A") substr(l[i], 2); print l[i] } }' secret.age >tampered.age
 "$fleet" age -d -i host.key tampered.age || echo "(exit $?)"
 printf '\nDemo finished: fleet and age read each other'"'"'s files.\n'

@@ -46,11 +46,18 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DFLEET_FUZZ=ON -DFLE
 cmake --build build-fuzz -j "$jobs" >/dev/null
 run_ctest build-fuzz "fuzz targets (short runs)" -L fuzz
 
-echo "== lint (clang-format)"
-if git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror 2>/dev/null; then
+echo "== lint (clang-format, cppcheck)"
+if git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror; then
 	passed=$((passed + 1))
 else
-	echo "clang-format: some files are not formatted (run: just fmt)"
+	echo "not ok - clang-format: some files are not formatted (run: just fmt)"
+	failed=$((failed + 1))
+fi
+if cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	--suppress=missingIncludeSystem -I include -I src src; then
+	passed=$((passed + 1))
+else
+	echo "not ok - cppcheck found problems"
 	failed=$((failed + 1))
 fi
 

@@ -142,7 +142,7 @@ static int run_encrypt(struct age_args *a, struct fl_age_recipients *rs,
 	}
 	if (a->passphrase) {
 		struct fl_buf pass = FL_BUF_SECRET;
-		struct fl_age_recipient *r;
+		struct fl_age_recipient *r = NULL;
 		int rc = cli_read_passphrase("Enter passphrase", a->passphrase_fd < 0,
 		                             a->passphrase_fd, &pass);
 		if (rc == 0 && pass.len == 0)
@@ -208,7 +208,11 @@ static int age_run(struct age_args *a)
 	if (r < 0) {
 		if (a->decrypt)
 			fl_error_prefix("%s: ", in_name);
-		rc = cli_fail_lib();
+		if (a->decrypt && !a->ni && fl_error_last()->klass == FL_E_AGE_NOMATCH)
+			rc = cli_fail("%s; no identity was given (use -i FILE)",
+				      fl_error_last()->message);
+		else
+			rc = cli_fail_lib();
 		goto out;
 	}
 	if (out.path && fl_atomic_commit(&out, 0) < 0) {
