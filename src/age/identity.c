@@ -68,7 +68,10 @@ int fl_age_identity_parse(struct fl_age_identity **out, const char *s)
 	if (strncmp(s, "AGE-SECRET-KEY-PQ-", 18) == 0)
 		return fl_error_set(FL_E_UNSUPPORTED,
 		                    "post-quantum (ML-KEM) identities are not supported");
-	/* Never echo the identity itself: it is a secret. */
+	/* Never echo the identity itself: it is a secret. age: identities are uppercase. */
+	if (strncmp(s, "AGE-SECRET-KEY-1", 16) != 0)
+		return fl_error_set(FL_E_INVALID,
+		                    "malformed identity: expected \"AGE-SECRET-KEY-1…\"");
 	if (fl_bech32_decode(s, hrp, sizeof(hrp), data, sizeof(data), &n) < 0)
 		return fl_error_prefix("malformed identity: ");
 	if (strcmp(hrp, "age-secret-key-") != 0 || n != 32) {
@@ -236,8 +239,12 @@ static int unwrap_ssh_ed25519(struct fl_age_identity *id, const struct age_stanz
 		return stanza_fail("ssh-ed25519", "low-order ephemeral share");
 	age_hkdf_sha256(tweak, sizeof(tweak), NULL, 0, (const uint8_t *)id->ssh.pub.blob.ptr,
 	                id->ssh.pub.blob.len, ED25519_LABEL);
-	if (crypto_scalarmult(shared, tweak, shared) != 0)
-		memset(shared, 0, sizeof(shared));
+	/* Output and input must not alias: libsodium writes q before reading p. */
+	uint8_t tweaked[32];
+	if (crypto_scalarmult(tweaked, tweak, shared) != 0)
+		memset(tweaked, 0, sizeof(tweaked));
+	memcpy(shared, tweaked, sizeof(shared));
+	sodium_memzero(tweaked, sizeof(tweaked));
 	memcpy(salt, share, 32);
 	memcpy(salt + 32, id->public, 32);
 	age_hkdf_sha256(key, sizeof(key), shared, sizeof(shared), salt, sizeof(salt),

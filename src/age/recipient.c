@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define X25519_LABEL "age-encryption.org/v1/X25519"
 #define SCRYPT_LABEL "age-encryption.org/v1/scrypt"
@@ -148,8 +149,12 @@ static int wrap_x25519(const struct fl_age_recipient *r, const uint8_t file_key[
 		uint8_t tweak[32];
 		age_hkdf_sha256(tweak, sizeof(tweak), NULL, 0, (const uint8_t *)r->ssh.blob.ptr,
 		                r->ssh.blob.len, label);
-		if (crypto_scalarmult(shared, tweak, shared) != 0)
-			memset(shared, 0, sizeof(shared));
+		/* Output and input must not alias: libsodium writes q before reading p. */
+		uint8_t tweaked[32];
+		if (crypto_scalarmult(tweaked, tweak, shared) != 0)
+			memset(tweaked, 0, sizeof(tweaked));
+		memcpy(shared, tweaked, sizeof(shared));
+		sodium_memzero(tweaked, sizeof(tweaked));
 		sodium_memzero(tweak, sizeof(tweak));
 	}
 	/* age X25519: wrap key = HKDF(shared, ephemeral share || recipient, label). */

@@ -162,9 +162,11 @@ static int slot_fill(struct stream *s, struct slot *sl)
 				return fl_error_set(FL_E_AGE_PAYLOAD,
 				                    "the payload is missing (file truncated)");
 			if ((size_t)n < AGE_TAG_LEN)
-				return fl_error_set(FL_E_AGE_PAYLOAD,
-				                    "chunk %llu is truncated (file truncated)",
-				                    (unsigned long long)s->counter);
+				return fl_error_set(
+				    FL_E_AGE_PAYLOAD,
+				    "chunk %llu is too short to be a chunk: the file was "
+				    "truncated or has data appended",
+				    (unsigned long long)s->counter);
 			/* age: the last chunk may be empty only if it is the only one. */
 			if ((size_t)n == AGE_TAG_LEN && s->counter != 0)
 				return fl_error_set(FL_E_AGE_PAYLOAD,

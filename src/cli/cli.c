@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -268,4 +269,31 @@ int cli_read_passphrase(const char *prompt, int confirm, int fd, struct fl_buf *
 	}
 	close(tty);
 	return rc;
+}
+
+static char cleanup_path[4096];
+static volatile sig_atomic_t cleanup_armed;
+
+static void remove_and_die(int sig)
+{
+	if (cleanup_armed)
+		unlink(cleanup_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_remove_on_signal(const char *path)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	cleanup_armed = 0;
+	if (!path || strlen(path) >= sizeof(cleanup_path))
+		return;
+	memcpy(cleanup_path, path, strlen(path) + 1);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = remove_and_die;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	cleanup_armed = 1;
 }

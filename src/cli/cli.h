@@ -74,4 +74,8 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
  * file descriptor when fd >= 0). `confirm` asks twice. Fills a FL_BUF_SECRET buffer. */
 int cli_read_passphrase(const char *prompt, int confirm, int fd, struct fl_buf *out);
 
+/* While set, a fatal signal (INT, TERM, HUP, QUIT) removes `path` before the process
+ * dies, so an interrupted command leaves no temporary file behind. NULL disarms. */
+void cli_remove_on_signal(const char *path);
+
 #endif

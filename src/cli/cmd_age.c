@@ -191,6 +191,7 @@ static int age_run(struct age_args *a)
 			goto out;
 		}
 		out_fd = out.fd;
+		cli_remove_on_signal(out.tmp_path);
 	} else if (!a->decrypt && !a->armor && isatty(STDOUT_FILENO)) {
 		rc = cli_fail("refusing to write binary ciphertext to a terminal; use -a for "
 		              "armor or -o FILE");
@@ -210,7 +211,7 @@ static int age_run(struct age_args *a)
 			fl_error_prefix("%s: ", in_name);
 		if (a->decrypt && !a->ni && fl_error_last()->klass == FL_E_AGE_NOMATCH)
 			rc = cli_fail("%s; no identity was given (use -i FILE)",
-				      fl_error_last()->message);
+			              fl_error_last()->message);
 		else
 			rc = cli_fail_lib();
 		goto out;
@@ -221,6 +222,7 @@ static int age_run(struct age_args *a)
 	}
 	rc = CLI_EXIT_OK;
 out:
+	cli_remove_on_signal(NULL);
 	fl_atomic_abort(&out);
 	if (in_fd != STDIN_FILENO)
 		close(in_fd);

@@ -9,8 +9,10 @@
 #include "fleet/base64.h"
 #include "fleet/bech32.h"
 #include "fleet/error.h"
+#include "fleet/fileio.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -428,6 +430,42 @@ static void test_truncation_and_reorder(void **state)
 	fl_age_recipients_free(&rs);
 }
 
+/* --- files written by the reference age CLI --- */
+
+static void data_path(char *out, size_t cap, const char *rel)
+{
+	const char *dir = getenv("FLEET_TEST_DATA");
+	snprintf(out, cap, "%s/%s", dir ? dir : "data", rel);
+}
+
+static void decrypt_reference(const char *key, const char *file, const char *expect)
+{
+	char kpath[4096], fpath[4096];
+	struct fl_buf k = FL_BUF_SECRET, f = FL_BUF_INIT, out = FL_BUF_SECRET;
+	struct fl_age_identities ids = {0};
+	data_path(kpath, sizeof(kpath), key);
+	data_path(fpath, sizeof(fpath), file);
+	assert_int_equal(fl_read_file(kpath, &k, 1 << 20), 0);
+	assert_int_equal(fl_read_file(fpath, &f, 1 << 20), 0);
+	assert_int_equal(fl_age_identities_parse_file(&ids, k.ptr, k.len, kpath, NULL), 0);
+	if (fl_age_decrypt_mem(&ids, f.ptr, f.len, &out) < 0)
+		fail_msg("%s: %s", file, fl_error_last()->message);
+	assert_int_equal(out.len, strlen(expect));
+	assert_memory_equal(out.ptr, expect, out.len);
+	fl_age_identities_free(&ids);
+	fl_buf_free(&k);
+	fl_buf_free(&f);
+	fl_buf_free(&out);
+}
+
+static void test_reference_ssh_files(void **state)
+{
+	(void)state;
+	decrypt_reference("ssh/id_ed25519", "age/ssh-ed25519.age",
+	                  "written by age 1.1.1 for id_ed25519\n");
+	decrypt_reference("ssh/id_rsa", "age/ssh-rsa.age", "written by age 1.1.1 for id_rsa\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +483,7 @@ int main(void)
 	    cmocka_unit_test(test_scrypt),
 	    cmocka_unit_test(test_every_bit_flip_fails),
 	    cmocka_unit_test(test_truncation_and_reorder),
+	    cmocka_unit_test(test_reference_ssh_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
