@@ -6,7 +6,7 @@ packages=(
 	build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
 	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
 	libssh2-1-dev libcmocka-dev zlib1g-dev
-	age openssh-client hyperfine time
+	age openssh-client hyperfine time python3
 )
 missing=()
 for p in "${packages[@]}"; do
