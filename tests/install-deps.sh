@@ -8,6 +8,8 @@ packages=(
 	libssh2-1-dev libcmocka-dev zlib1g-dev
 	age openssh-client hyperfine time python3
 )
+# node and npm run the independent checkers in tests/npm (sops-age).
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,4 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The independent checkers, pinned by tests/npm/package-lock.json.
+here=$(cd "$(dirname "$0")" && pwd)
+if [ ! -d "$here/npm/node_modules/sops-age" ]; then
+	echo "install-deps: installing the npm checkers (sops-age)" >&2
+	(cd "$here/npm" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi

@@ -22,6 +22,8 @@ enum fl_error_class {
 	FL_E_AGE_HMAC,    /* age: the header MAC does not verify */
 	FL_E_CANCELLED,   /* the user declined (e.g. empty passphrase) */
 	FL_E_EXISTS,      /* refusing to overwrite */
+	FL_E_INTEGRITY,   /* a MAC does not verify: the file was modified */
+	FL_E_NOTFOUND,    /* a path, key or file that was asked for does not exist */
 };
 
 struct fl_error {

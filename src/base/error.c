@@ -90,6 +90,10 @@ const char *fl_error_class_name(enum fl_error_class klass)
 		return "cancelled";
 	case FL_E_EXISTS:
 		return "exists";
+	case FL_E_INTEGRITY:
+		return "integrity";
+	case FL_E_NOTFOUND:
+		return "not found";
 	}
 	return "unknown";
 }

@@ -3,5 +3,6 @@
 #define FLEET_CLI_COMMANDS_H
 
 int cmd_age_main(int argc, char **argv);
+int cmd_sops_main(int argc, char **argv);
 
 #endif

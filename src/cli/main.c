@@ -11,6 +11,7 @@ static const struct {
 	const char *summary;
 } families[] = {
     {"age", cmd_age_main, "encrypt and decrypt files with age (age(1)-compatible)"},
+    {"sops", cmd_sops_main, "read and write sops files with age (sops-compatible)"},
 };
 
 static void usage(FILE *out)

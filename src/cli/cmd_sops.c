@@ -1,0 +1,775 @@
+/* fleet sops: sops' everyday verbs on age-encrypted files. */
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "fleet/error.h"
+#include "fleet/fileio.h"
+#include "fleet/process.h"
+#include "fleet/sops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SOPS_FILE_MAX (256u << 20)
+
+enum {
+	OPT_AGE = 256,
+	OPT_INPUT_TYPE,
+	OPT_OUTPUT_TYPE,
+	OPT_EXTRACT,
+	OPT_IGNORE_MAC,
+	OPT_UNENC_SUFFIX,
+	OPT_ENC_SUFFIX,
+	OPT_UNENC_REGEX,
+	OPT_ENC_REGEX,
+	OPT_MAC_ONLY,
+};
+
+#define FLAG_INPUT_TYPE                                                                            \
+	{                                                                                          \
+		"input-type", OPT_INPUT_TYPE, "TYPE",                                              \
+		    "yaml, json, dotenv, ini or binary (default: from the file name)"              \
+	}
+#define FLAG_OUTPUT_TYPE                                                                           \
+	{                                                                                          \
+		"output-type", OPT_OUTPUT_TYPE, "TYPE",                                            \
+		    "format to write (default: the input type)"                                    \
+	}
+#define FLAG_IN_PLACE                                                                              \
+	{                                                                                          \
+		"in-place", 'i', NULL, "rewrite FILE (atomically) instead of printing"             \
+	}
+#define FLAG_OUTPUT                                                                                \
+	{                                                                                          \
+		"output", 'o', "OUT", "write to OUT (atomically) instead of standard output"       \
+	}
+#define FLAG_AGE                                                                                   \
+	{                                                                                          \
+		"age", OPT_AGE, "RECIPIENTS",                                                      \
+		    "comma-separated age or SSH recipients (default: SOPS_AGE_RECIPIENTS, then "   \
+		    ".sops.yaml)"                                                                  \
+	}
+#define FLAG_IGNORE_MAC                                                                            \
+	{                                                                                          \
+		"ignore-mac", OPT_IGNORE_MAC, NULL, "decrypt even if the MAC does not verify"      \
+	}
+#define FLAGS_END                                                                                  \
+	{                                                                                          \
+		NULL, 0, NULL, NULL                                                                \
+	}
+
+static const struct cli_flag encrypt_flags[] = {
+    FLAG_AGE,
+    FLAG_INPUT_TYPE,
+    FLAG_OUTPUT_TYPE,
+    FLAG_IN_PLACE,
+    FLAG_OUTPUT,
+    {"unencrypted-suffix", OPT_UNENC_SUFFIX, "S", "leave keys ending in S in the clear"},
+    {"encrypted-suffix", OPT_ENC_SUFFIX, "S", "encrypt only keys ending in S"},
+    {"unencrypted-regex", OPT_UNENC_REGEX, "RE", "leave keys matching RE in the clear"},
+    {"encrypted-regex", OPT_ENC_REGEX, "RE", "encrypt only keys matching RE"},
+    {"mac-only-encrypted", OPT_MAC_ONLY, NULL, "compute the MAC over encrypted values only"},
+    FLAGS_END,
+};
+static const struct cli_flag decrypt_flags[] = {
+    {"extract", OPT_EXTRACT, "PATH", "print only the value at PATH, e.g. '[\"db\"][\"password\"]'"},
+    FLAG_IGNORE_MAC,
+    FLAG_INPUT_TYPE,
+    FLAG_OUTPUT_TYPE,
+    FLAG_IN_PLACE,
+    FLAG_OUTPUT,
+    FLAGS_END,
+};
+static const struct cli_flag edit_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAG_IGNORE_MAC, FLAGS_END};
+static const struct cli_flag keys_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAGS_END};
+static const struct cli_flag rotate_flags[] = {FLAG_INPUT_TYPE, FLAG_IN_PLACE, FLAG_OUTPUT,
+                                               FLAGS_END};
+static const struct cli_flag set_flags[] = {FLAG_INPUT_TYPE, FLAG_IGNORE_MAC, FLAGS_END};
+
+static const struct cli_command encrypt_cmd = {
+    "sops encrypt", "[--age R,…] [-i | -o OUT] [options] FILE",
+    "Encrypt FILE's values to age recipients (sops format, readable by sops and sops-nix).",
+    "Recipients come from --age, else SOPS_AGE_RECIPIENTS, else the first creation rule of\n"
+    "the nearest .sops.yaml whose path_regex matches FILE.",
+    encrypt_flags};
+static const struct cli_command decrypt_cmd = {
+    "sops decrypt", "[--extract PATH] [-i | -o OUT] [options] FILE",
+    "Decrypt a sops file after checking its MAC.",
+    "Identities are found as sops finds them: SOPS_AGE_KEY, SOPS_AGE_KEY_FILE,\n"
+    "SOPS_AGE_KEY_CMD, ~/.config/sops/age/keys.txt, SOPS_AGE_SSH_PRIVATE_KEY_FILE and\n"
+    "~/.ssh/id_ed25519 (or id_rsa).",
+    decrypt_flags};
+static const struct cli_command edit_cmd = {
+    "sops edit", "[--age R,…] FILE",
+    "Open a plaintext copy of FILE in $EDITOR (in a private tmpfs directory) and re-encrypt "
+    "it.",
+    "Unchanged values keep their exact ciphertext, so a git diff shows only what changed.\n"
+    "A FILE that does not exist yet is created.",
+    edit_flags};
+static const struct cli_command updatekeys_cmd = {
+    "sops updatekeys", "[--age R,…] FILE",
+    "Re-wrap FILE's data key for the recipients .sops.yaml (or --age) names now.", NULL,
+    keys_flags};
+static const struct cli_command rotate_cmd = {
+    "sops rotate", "[-i | -o OUT] FILE",
+    "Re-encrypt every value of FILE under a new data key for the same recipients.", NULL,
+    rotate_flags};
+static const struct cli_command set_cmd = {
+    "sops set", "FILE PATH VALUE",
+    "Set the value at PATH (e.g. '[\"db\"][\"password\"]') to VALUE, a JSON value, in place.",
+    "Only the touched value gets a new ciphertext.", set_flags};
+static const struct cli_command unset_cmd = {
+    "sops unset", "FILE PATH", "Remove the value at PATH, in place.", NULL, set_flags};
+
+struct sops_args {
+	const char *file, *age, *extract, *output;
+	const char *input_type, *output_type;
+	int in_place, ignore_mac;
+	struct fl_sops_rules rules;
+	int npos;
+	char **pos;
+};
+
+static int parse_args(const struct cli_command *cmd, int argc, char **argv, struct sops_args *a,
+                      int want_pos)
+{
+	struct cli_parser p;
+	int c;
+	memset(a, 0, sizeof(*a));
+	cli_parser_init(&p, cmd, argc, argv);
+	while ((c = cli_next_flag(&p)) != -1) {
+		switch (c) {
+		case OPT_AGE:
+			a->age = p.optarg;
+			break;
+		case OPT_INPUT_TYPE:
+			a->input_type = p.optarg;
+			break;
+		case OPT_OUTPUT_TYPE:
+			a->output_type = p.optarg;
+			break;
+		case OPT_EXTRACT:
+			a->extract = p.optarg;
+			break;
+		case OPT_IGNORE_MAC:
+			a->ignore_mac = 1;
+			break;
+		case 'i':
+			a->in_place = 1;
+			break;
+		case 'o':
+			a->output = p.optarg;
+			break;
+		case OPT_UNENC_SUFFIX:
+			a->rules.unencrypted_suffix = strdup(p.optarg);
+			break;
+		case OPT_ENC_SUFFIX:
+			a->rules.encrypted_suffix = strdup(p.optarg);
+			break;
+		case OPT_UNENC_REGEX:
+			a->rules.unencrypted_regex = strdup(p.optarg);
+			break;
+		case OPT_ENC_REGEX:
+			a->rules.encrypted_regex = strdup(p.optarg);
+			break;
+		case OPT_MAC_ONLY:
+			a->rules.mac_only_encrypted = 1;
+			break;
+		case CLI_HELP:
+			return CLI_EXIT_OK + 100;
+		default:
+			return CLI_EXIT_USAGE;
+		}
+	}
+	a->npos = p.argc - p.optind;
+	a->pos = p.argv + p.optind;
+	if (a->npos != want_pos)
+		return cli_usage_error(cmd, a->npos < want_pos ? "missing arguments"
+		                                               : "too many arguments");
+	a->file = a->pos[0];
+	if (a->in_place && a->output)
+		return cli_usage_error(cmd, "-i and -o are mutually exclusive");
+	return -1;
+}
+
+static int formats(const struct sops_args *a, enum fl_sops_format *in, enum fl_sops_format *out)
+{
+	*in = fl_sops_format_for_path(a->file);
+	if (a->input_type && fl_sops_format_parse(a->input_type, in) < 0)
+		return -1;
+	*out = *in;
+	if (a->output_type && fl_sops_format_parse(a->output_type, out) < 0)
+		return -1;
+	return 0;
+}
+
+static mode_t file_mode(const char *path, mode_t fallback)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (st.st_mode & 07777) : fallback;
+}
+
+/* Writes to -o OUT, to FILE with -i, else to standard output. */
+static int write_result(const struct sops_args *a, const struct fl_buf *data, int plaintext)
+{
+	const char *target = a->output ? a->output : a->in_place ? a->file : NULL;
+	if (!target || !strcmp(target, "-")) {
+		if (data->len && fwrite(data->ptr, 1, data->len, stdout) != data->len)
+			return fl_error_set_os("cannot write to standard output");
+		return fflush(stdout) == 0 ? 0 : fl_error_set_os("cannot write to standard output");
+	}
+	/* Plaintext is private; an encrypted file keeps the mode of the file it replaces. */
+	mode_t mode = plaintext ? 0600 : file_mode(target, 0644);
+	return fl_write_file_atomic(target, data->ptr ? data->ptr : "", data->len, mode, 0);
+}
+
+static int read_input(const char *path, struct fl_buf *out)
+{
+	return fl_read_file(path, out, SOPS_FILE_MAX);
+}
+
+static int unlock(const struct fl_sops_file *f, uint8_t key[FL_SOPS_KEY_LEN])
+{
+	struct fl_age_identities ids = {0};
+	struct fl_buf searched = FL_BUF_INIT;
+	int rc = fl_sops_find_identities(&ids, NULL, &searched);
+	if (rc == 0)
+		rc = fl_sops_data_key(f, &ids, key);
+	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && searched.ptr)
+		fl_error_prefix("%s", "");
+	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && f->md.nage)
+		rc = fl_error_set(FL_E_AGE_NOMATCH, "%s (identities looked for in: %s)",
+		                  fl_error_last()->message, searched.ptr ? searched.ptr : "");
+	fl_buf_free(&searched);
+	fl_age_identities_free(&ids);
+	return rc;
+}
+
+/* Loads and decrypts FILE; stash (optional) records IVs for re-encryption. */
+static int open_decrypted(const struct sops_args *a, enum fl_sops_format fmt,
+                          struct fl_sops_file *f, uint8_t key[FL_SOPS_KEY_LEN],
+                          struct fl_sops_stash *stash)
+{
+	struct fl_buf data = FL_BUF_INIT;
+	int rc = read_input(a->file, &data);
+	if (rc == 0)
+		rc = fl_sops_load(f, data.ptr ? data.ptr : "", data.len, fmt);
+	fl_buf_free(&data);
+	if (rc < 0)
+		return fl_error_prefix("%s: ", a->file);
+	if (unlock(f, key) < 0 || fl_sops_decrypt(f, key, a->ignore_mac, stash) < 0) {
+		fl_sops_file_free(f);
+		return fl_error_prefix("%s: ", a->file);
+	}
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Recipients: --age, then SOPS_AGE_RECIPIENTS, then .sops.yaml. */
+static int resolve_recipients(const struct sops_args *a, struct fl_sops_creation_rule *rule)
+{
+	memset(rule, 0, sizeof(*rule));
+	const char *list = a->age ? a->age : getenv("SOPS_AGE_RECIPIENTS");
+	if (list) {
+		char *copy = strdup(list);
+		if (!copy)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+			while (*tok == ' ')
+				tok++;
+			char *end = tok + strlen(tok);
+			while (end > tok && (end[-1] == ' ' || end[-1] == '\n'))
+				*--end = '\0';
+			if (!*tok)
+				continue;
+			char **v = realloc(rule->age, (rule->nage + 1) * sizeof(*v));
+			if (!v || !(v[rule->nage] = strdup(tok))) {
+				free(copy);
+				return fl_error_set(FL_E_NOMEM, "out of memory");
+			}
+			rule->age = v;
+			rule->nage++;
+		}
+		free(copy);
+		return 0;
+	}
+	int rc = fl_sops_config_find(a->file, rule);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 || rule->nage == 0)
+		return fl_error_set(
+		    FL_E_INVALID,
+		    "no recipients for %s: pass --age, set SOPS_AGE_RECIPIENTS, or add "
+		    "a creation rule with age keys to .sops.yaml%s%s",
+		    a->file, rule->config_path ? " (found " : "",
+		    rule->config_path ? rule->config_path : "");
+	return 0;
+}
+
+static int merge_rules(struct fl_sops_rules *dst, struct fl_sops_rules *src)
+{
+	/* Command-line rules win over .sops.yaml's. */
+	char **pairs[][2] = {
+	    {&dst->unencrypted_suffix, &src->unencrypted_suffix},
+	    {&dst->encrypted_suffix, &src->encrypted_suffix},
+	    {&dst->unencrypted_regex, &src->unencrypted_regex},
+	    {&dst->encrypted_regex, &src->encrypted_regex},
+	    {&dst->unencrypted_comment_regex, &src->unencrypted_comment_regex},
+	    {&dst->encrypted_comment_regex, &src->encrypted_comment_regex},
+	};
+	int set = 0;
+	for (size_t i = 0; i < 6; i++)
+		set += *pairs[i][0] != NULL;
+	for (size_t i = 0; i < 6 && !set; i++) {
+		*pairs[i][0] = *pairs[i][1];
+		*pairs[i][1] = NULL;
+	}
+	dst->mac_only_encrypted |= src->mac_only_encrypted;
+	set = 0;
+	for (size_t i = 0; i < 4; i++)
+		set += *pairs[i][0] != NULL;
+	if (set > 1)
+		return fl_error_set(FL_E_INVALID, "use only one of the unencrypted/encrypted "
+		                                  "suffix/regex rules");
+	return 0;
+}
+
+static int sops_encrypt_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&encrypt_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_creation_rule rule = {0};
+	struct fl_sops_file f = {0};
+	struct fl_buf data = FL_BUF_SECRET, result = FL_BUF_INIT;
+	uint8_t key[FL_SOPS_KEY_LEN];
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || resolve_recipients(&a, &rule) < 0 ||
+	    merge_rules(&a.rules, &rule.rules) < 0 || read_input(a.file, &data) < 0 ||
+	    fl_sops_load_plain(&f, data.ptr ? data.ptr : "", data.len, in) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	f.md.rules = a.rules;
+	memset(&a.rules, 0, sizeof(a.rules));
+	randombytes_buf(key, sizeof(key));
+	if (fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
+	    fl_sops_encrypt(&f, key, NULL) < 0 || fl_sops_emit(&f, out, &result) < 0 ||
+	    write_result(&a, &result, 0) < 0) {
+		fl_error_prefix("%s: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	sodium_memzero(key, sizeof(key));
+	fl_sops_rules_free(&a.rules);
+	fl_sops_creation_rule_free(&rule);
+	fl_sops_file_free(&f);
+	fl_buf_free(&data);
+	fl_buf_free(&result);
+	return rc;
+}
+
+static int emit_extract(struct fl_sops_file *f, const char *path, enum fl_sops_format out,
+                        struct fl_buf *result)
+{
+	struct fl_sops_path p;
+	if (fl_sops_path_parse(path, &p) < 0)
+		return -1;
+	struct fl_doc *v = fl_sops_path_get(f, &p);
+	fl_sops_path_free(&p);
+	if (!v)
+		return fl_error_set(FL_E_NOTFOUND, "%s is not in the file", path);
+	if (v->type != FL_DOC_MAP && v->type != FL_DOC_LIST)
+		return v->type == FL_DOC_NULL ? 0 : fl_buf_put(result, v->text, v->len);
+	struct fl_docs one = {0};
+	struct fl_doc *copy = fl_doc_clone(v);
+	int rc = copy ? fl_docs_append(&one, copy) : -1;
+	struct fl_sops_file tmp = {.format = out, .docs = one, .decrypted = 1};
+	if (rc == 0)
+		rc = fl_sops_emit(&tmp, out == FL_SOPS_BINARY ? FL_SOPS_JSON : out, result);
+	fl_docs_free(&one);
+	return rc;
+}
+
+static int sops_decrypt_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&decrypt_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_buf result = FL_BUF_SECRET;
+	uint8_t key[FL_SOPS_KEY_LEN];
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || open_decrypted(&a, in, &f, key, NULL) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	int erc =
+	    a.extract ? emit_extract(&f, a.extract, out, &result) : fl_sops_emit(&f, out, &result);
+	if (erc < 0 || write_result(&a, &result, 1) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	sodium_memzero(key, sizeof(key));
+	fl_sops_rules_free(&a.rules);
+	fl_sops_file_free(&f);
+	fl_buf_free(&result);
+	return rc;
+}
+
+/* Re-encrypts a decrypted file under its data key, keeping unchanged ciphertexts. */
+static int reencrypt_and_write(struct sops_args *a, struct fl_sops_file *f, enum fl_sops_format fmt,
+                               const uint8_t key[FL_SOPS_KEY_LEN],
+                               const struct fl_sops_stash *stash)
+{
+	struct fl_buf result = FL_BUF_INIT;
+	int rc = fl_sops_encrypt(f, key, stash);
+	if (rc == 0)
+		rc = fl_sops_emit(f, fmt, &result);
+	if (rc == 0) {
+		a->in_place = 1;
+		rc = write_result(a, &result, 0);
+	}
+	fl_buf_free(&result);
+	return rc;
+}
+
+static int sops_set_common(int argc, char **argv, int unset)
+{
+	struct sops_args a;
+	const struct cli_command *cmd = unset ? &unset_cmd : &set_cmd;
+	int rc = parse_args(cmd, argc, argv, &a, unset ? 2 : 3);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_sops_path path = {0};
+	struct fl_sops_stash *stash = fl_sops_stash_new();
+	struct fl_docs value = {0};
+	uint8_t key[FL_SOPS_KEY_LEN];
+	rc = CLI_EXIT_FAIL;
+	if (!stash || formats(&a, &in, &out) < 0 || fl_sops_path_parse(a.pos[1], &path) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (!unset && fl_doc_parse_json(a.pos[2], strlen(a.pos[2]), &value) < 0) {
+		fl_error_prefix("VALUE must be JSON (a string needs quotes: '\"text\"'): ");
+		cli_fail_lib();
+		goto out;
+	}
+	if (open_decrypted(&a, in, &f, key, stash) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (unset) {
+		rc = fl_sops_path_unset(&f, &path);
+	} else {
+		struct fl_doc *v = value.v[0];
+		value.v[0] = NULL;
+		value.n = 0;
+		rc = fl_sops_path_set(&f, &path, v);
+	}
+	if (rc < 0 || reencrypt_and_write(&a, &f, in, key, stash) < 0) {
+		fl_error_prefix("%s: ", a.file);
+		rc = cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	sodium_memzero(key, sizeof(key));
+	fl_docs_free(&value);
+	fl_sops_path_free(&path);
+	fl_sops_stash_free(stash);
+	fl_sops_file_free(&f);
+	return rc;
+}
+
+static int sops_set_main(int argc, char **argv)
+{
+	return sops_set_common(argc, argv, 0);
+}
+
+static int sops_unset_main(int argc, char **argv)
+{
+	return sops_set_common(argc, argv, 1);
+}
+
+static int sops_updatekeys_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&updatekeys_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_sops_creation_rule rule = {0};
+	struct fl_buf data = FL_BUF_INIT, result = FL_BUF_INIT;
+	uint8_t key[FL_SOPS_KEY_LEN];
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || read_input(a.file, &data) < 0 ||
+	    fl_sops_load(&f, data.ptr ? data.ptr : "", data.len, in) < 0 ||
+	    resolve_recipients(&a, &rule) < 0 || unlock(&f, key) < 0) {
+		fl_error_prefix("%s: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	/* Values, MAC and lastmodified stay as they are: only the wrapping changes. */
+	for (size_t i = 0; i < rule.nage; i++) {
+		int had = 0;
+		for (size_t j = 0; j < f.md.nage; j++)
+			had |= !strcmp(f.md.age[j].recipient, rule.age[i]);
+		if (!had)
+			fprintf(stderr, "+ %s\n", rule.age[i]);
+	}
+	for (size_t j = 0; j < f.md.nage; j++) {
+		int keep = 0;
+		for (size_t i = 0; i < rule.nage; i++)
+			keep |= !strcmp(f.md.age[j].recipient, rule.age[i]);
+		if (!keep)
+			fprintf(stderr, "- %s\n", f.md.age[j].recipient);
+	}
+	a.in_place = 1;
+	if (fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
+	    fl_sops_emit(&f, in, &result) < 0 || write_result(&a, &result, 0) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	sodium_memzero(key, sizeof(key));
+	fl_sops_creation_rule_free(&rule);
+	fl_sops_file_free(&f);
+	fl_buf_free(&data);
+	fl_buf_free(&result);
+	return rc;
+}
+
+static int sops_rotate_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&rotate_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_buf result = FL_BUF_INIT;
+	uint8_t key[FL_SOPS_KEY_LEN], fresh[FL_SOPS_KEY_LEN];
+	char **recipients = NULL;
+	size_t n = 0;
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || open_decrypted(&a, in, &f, key, NULL) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	recipients = calloc(f.md.nage ? f.md.nage : 1, sizeof(char *));
+	for (; recipients && n < f.md.nage; n++)
+		recipients[n] = strdup(f.md.age[n].recipient);
+	randombytes_buf(fresh, sizeof(fresh));
+	if (!recipients ||
+	    fl_sops_set_recipients(&f, fresh, (const char *const *)recipients, n) < 0 ||
+	    fl_sops_encrypt(&f, fresh, NULL) < 0 || fl_sops_emit(&f, in, &result) < 0 ||
+	    write_result(&a, &result, 0) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(fresh, sizeof(fresh));
+	strv_free(recipients, n);
+	fl_sops_file_free(&f);
+	fl_buf_free(&result);
+	return rc;
+}
+
+/* A private directory for plaintext: tmpfs when there is one, mode 0700. */
+static int private_dir(char *out, size_t cap)
+{
+	const char *bases[] = {getenv("XDG_RUNTIME_DIR"), "/dev/shm", NULL};
+	for (size_t i = 0; i < 2; i++) {
+		if (!bases[i] || access(bases[i], W_OK) != 0)
+			continue;
+		snprintf(out, cap, "%s/fleet-sops-XXXXXX", bases[i]);
+		if (mkdtemp(out))
+			return 0;
+	}
+	return fl_error_set(FL_E_OS, "no private tmpfs directory for the plaintext (tried "
+	                             "$XDG_RUNTIME_DIR and /dev/shm)");
+}
+
+static int run_editor(const char *path)
+{
+	const char *ed = getenv("VISUAL");
+	if (!ed || !*ed)
+		ed = getenv("EDITOR");
+	if (!ed || !*ed)
+		ed = "vi";
+	char **argv = fl_argv_split(ed);
+	if (!argv)
+		return -1;
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **full = realloc(argv, (n + 2) * sizeof(char *));
+	if (!full) {
+		fl_argv_free(argv);
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	full[n] = strdup(path);
+	full[n + 1] = NULL;
+	int status = 0;
+	int rc = full[n] ? fl_run_interactive(full, &status) : -1;
+	fl_argv_free(full);
+	if (rc == 0 && status != 0)
+		rc = fl_error_set(FL_E_CANCELLED,
+		                  "the editor (%s) exited with status %d; %s is "
+		                  "unchanged",
+		                  ed, status, "the file");
+	return rc;
+}
+
+static int sops_edit_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&edit_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc == 100 ? CLI_EXIT_OK : rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0}, edited = {0};
+	struct fl_sops_stash *stash = fl_sops_stash_new();
+	struct fl_sops_creation_rule rule = {0};
+	struct fl_buf plain = FL_BUF_SECRET, back = FL_BUF_SECRET, result = FL_BUF_INIT;
+	uint8_t key[FL_SOPS_KEY_LEN];
+	char dir[4096] = "", tmp[4200] = "";
+	int is_new = access(a.file, F_OK) != 0;
+	rc = CLI_EXIT_FAIL;
+	if (!stash || formats(&a, &in, &out) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (is_new) {
+		if (resolve_recipients(&a, &rule) < 0) {
+			cli_fail_lib();
+			goto out;
+		}
+		randombytes_buf(key, sizeof(key));
+	} else if (open_decrypted(&a, in, &f, key, stash) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (!is_new && fl_sops_emit(&f, in, &plain) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	char *base_copy = strdup(a.file);
+	if (!base_copy || private_dir(dir, sizeof(dir)) < 0) {
+		free(base_copy);
+		cli_fail_lib();
+		goto out;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/%s", dir, basename(base_copy));
+	free(base_copy);
+	cli_remove_on_signal(tmp);
+	if (fl_write_file_atomic(tmp, plain.ptr ? plain.ptr : "", plain.len, 0600, 0) < 0 ||
+	    run_editor(tmp) < 0 || fl_read_file(tmp, &back, SOPS_FILE_MAX) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (!is_new && back.len == plain.len &&
+	    (plain.len == 0 || memcmp(back.ptr, plain.ptr, plain.len) == 0)) {
+		fprintf(stderr, "fleet: %s: no changes\n", a.file);
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	if (fl_sops_load_plain(&edited, back.ptr ? back.ptr : "", back.len, in) < 0) {
+		fl_error_prefix("%s: your edit is not valid %s, nothing was saved: ", a.file,
+		                fl_sops_format_name(in));
+		cli_fail_lib();
+		goto out;
+	}
+	if (is_new) {
+		edited.md.rules = rule.rules;
+		memset(&rule.rules, 0, sizeof(rule.rules));
+		if (fl_sops_set_recipients(&edited, key, (const char *const *)rule.age, rule.nage) <
+		    0) {
+			cli_fail_lib();
+			goto out;
+		}
+	} else {
+		/* Keep recipients and rules; take the edited documents. */
+		edited.md = f.md;
+		memset(&f.md, 0, sizeof(f.md));
+	}
+	if (reencrypt_and_write(&a, &edited, in, key, stash) < 0) {
+		fl_error_prefix("%s: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	rc = CLI_EXIT_OK;
+out:
+	if (tmp[0]) {
+		/* Overwrite before unlinking: the plaintext must not linger in tmpfs pages. */
+		int fd = open(tmp, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && st.st_size > 0) {
+				char zero[4096] = {0};
+				for (off_t o = 0; o < st.st_size; o += (off_t)sizeof(zero))
+					if (write(fd, zero, sizeof(zero)) < 0)
+						break;
+			}
+			close(fd);
+		}
+		unlink(tmp);
+	}
+	cli_remove_on_signal(NULL);
+	if (dir[0])
+		rmdir(dir);
+	sodium_memzero(key, sizeof(key));
+	fl_sops_rules_free(&a.rules);
+	fl_sops_creation_rule_free(&rule);
+	fl_sops_stash_free(stash);
+	fl_sops_file_free(&f);
+	fl_sops_file_free(&edited);
+	fl_buf_free(&plain);
+	fl_buf_free(&back);
+	fl_buf_free(&result);
+	return rc;
+}
+
+static const struct cli_verb sops_verbs[] = {
+    {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients"},
+    {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)"},
+    {"edit", sops_edit_main, "edit a file in $EDITOR and re-encrypt only what changed"},
+    {"set", sops_set_main, "set one value"},
+    {"unset", sops_unset_main, "remove one value"},
+    {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients"},
+    {"rotate", sops_rotate_main, "re-encrypt everything under a new data key"},
+    {NULL, NULL, NULL},
+};
+
+int cmd_sops_main(int argc, char **argv)
+{
+	return cli_dispatch("sops",
+	                    "Read and write sops files (age), compatible with sops and sops-nix.",
+	                    sops_verbs, argc, argv);
+}

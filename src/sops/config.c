@@ -1,0 +1,196 @@
+/* .sops.yaml creation rules: the first rule whose path_regex matches the file's path
+ * (relative to the config's directory) gives the age recipients and the rules. */
+#include "fleet/error.h"
+#include "fleet/fileio.h"
+#include "fleet/sops.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r)
+{
+	for (size_t i = 0; i < r->nage; i++)
+		free(r->age[i]);
+	free(r->age);
+	fl_sops_rules_free(&r->rules);
+	free(r->config_path);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	size_t n = strlen(cwd) + strlen(path) + 2;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, "%s/%s", cwd, path);
+	return s;
+}
+
+static int add_recipients(struct fl_sops_creation_rule *r, const char *list)
+{
+	/* sops: "age" is a comma-separated list; whitespace around entries is ignored. */
+	const char *p = list;
+	while (*p) {
+		while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		const char *s = p;
+		while (*p && *p != ',' && *p != '\n')
+			p++;
+		const char *e = p;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e == s)
+			continue;
+		char **v = realloc(r->age, (r->nage + 1) * sizeof(*v));
+		if (!v)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		r->age = v;
+		if (!(r->age[r->nage] = strndup(s, (size_t)(e - s))))
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		r->nage++;
+	}
+	return 0;
+}
+
+static int add_age_value(struct fl_sops_creation_rule *r, const struct fl_doc *v)
+{
+	if (!v)
+		return 0;
+	if (v->type == FL_DOC_LIST) {
+		for (size_t i = 0; i < v->n; i++)
+			if (v->items[i].value->text &&
+			    add_recipients(r, v->items[i].value->text) < 0)
+				return -1;
+		return 0;
+	}
+	return v->text ? add_recipients(r, v->text) : 0;
+}
+
+static int copy_rule(const struct fl_doc *rule, const char *name, char **dst)
+{
+	const struct fl_doc *v = fl_doc_get(rule, name);
+	if (!v || !v->text)
+		return 0;
+	*dst = strdup(v->text);
+	return *dst ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
+}
+
+static int rule_from_doc(struct fl_sops_creation_rule *r, const struct fl_doc *rule)
+{
+	if (add_age_value(r, fl_doc_get(rule, "age")) < 0)
+		return -1;
+	const struct fl_doc *groups = fl_doc_get(rule, "key_groups");
+	for (size_t i = 0; groups && groups->type == FL_DOC_LIST && i < groups->n; i++)
+		if (add_age_value(r, fl_doc_get(groups->items[i].value, "age")) < 0)
+			return -1;
+	const struct fl_doc *moe = fl_doc_get(rule, "mac_only_encrypted");
+	r->rules.mac_only_encrypted = moe && moe->text && !strcmp(moe->text, "true");
+	if (copy_rule(rule, "unencrypted_suffix", &r->rules.unencrypted_suffix) < 0 ||
+	    copy_rule(rule, "encrypted_suffix", &r->rules.encrypted_suffix) < 0 ||
+	    copy_rule(rule, "unencrypted_regex", &r->rules.unencrypted_regex) < 0 ||
+	    copy_rule(rule, "encrypted_regex", &r->rules.encrypted_regex) < 0 ||
+	    copy_rule(rule, "unencrypted_comment_regex", &r->rules.unencrypted_comment_regex) < 0 ||
+	    copy_rule(rule, "encrypted_comment_regex", &r->rules.encrypted_comment_regex) < 0)
+		return -1;
+	return 0;
+}
+
+static int match_rules(struct fl_sops_creation_rule *out, const struct fl_doc *root,
+                       const char *rel)
+{
+	const struct fl_doc *rules = fl_doc_get(root, "creation_rules");
+	if (!rules || rules->type != FL_DOC_LIST)
+		return 1;
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct fl_doc *rule = rules->items[i].value;
+		if (rule->type != FL_DOC_MAP)
+			continue;
+		const struct fl_doc *re = fl_doc_get(rule, "path_regex");
+		if (re && re->text && *re->text) {
+			regex_t rx;
+			if (regcomp(&rx, re->text, REG_EXTENDED | REG_NOSUB) != 0)
+				return fl_error_set(FL_E_INVALID,
+				                    "%s: path_regex \"%s\" is not a valid regular "
+				                    "expression",
+				                    out->config_path, re->text);
+			int hit = regexec(&rx, rel, 0, NULL, 0) == 0;
+			regfree(&rx);
+			if (!hit)
+				continue;
+		}
+		return rule_from_doc(out, rule) < 0 ? -1 : 0;
+	}
+	return 1;
+}
+
+int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
+{
+	memset(out, 0, sizeof(*out));
+	char *abs = absolute(path);
+	if (!abs)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	char *dir = strdup(abs);
+	if (!dir) {
+		free(abs);
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	char *d = dirname(dir);
+	char cand[PATH_MAX + 16];
+	int rc = 1;
+	for (;;) {
+		static const char *const names[] = {".sops.yaml", ".sops.yml"};
+		for (int i = 0; i < 2 && rc == 1; i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", strcmp(d, "/") ? d : "", names[i]);
+			struct stat st;
+			if (stat(cand, &st) != 0)
+				continue;
+			struct fl_buf data = FL_BUF_INIT;
+			struct fl_docs docs = {0};
+			out->config_path = strdup(cand);
+			rc = fl_read_file(cand, &data, 1 << 20);
+			if (rc == 0)
+				rc = fl_doc_parse_yaml(data.ptr ? data.ptr : "", data.len, &docs);
+			if (rc < 0)
+				fl_error_prefix("%s: ", cand);
+			size_t dl = strcmp(d, "/") ? strlen(d) : 0;
+			const char *rel = abs;
+			if (strncmp(abs, d, dl) == 0 && abs[dl] == '/')
+				rel = abs + dl + 1;
+			if (rc == 0)
+				rc = docs.n && docs.v[0]->type == FL_DOC_MAP
+				         ? match_rules(out, docs.v[0], rel)
+				         : 1;
+			fl_docs_free(&docs);
+			fl_buf_free(&data);
+			if (rc <= 0)
+				goto done;
+			/* sops uses the nearest config only, matched or not. */
+			rc = 2;
+		}
+		if (rc == 2 || strcmp(d, "/") == 0)
+			break;
+		d = dirname(d);
+	}
+	rc = 1;
+done:
+	free(dir);
+	free(abs);
+	if (rc != 0) {
+		char *keep = rc == 1 ? out->config_path : NULL;
+		out->config_path = NULL;
+		fl_sops_creation_rule_free(out);
+		out->config_path = keep;
+	}
+	return rc;
+}

@@ -1,0 +1,53 @@
+/* Fuzzes the YAML store: any input parses or fails with FL_E_INVALID/FL_E_NOMEM, and a
+ * parsed tree survives emit -> parse unchanged (types, texts, keys, order, comments). */
+#include "fleet/doc.h"
+#include "fleet/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int same_tree(const struct fl_doc *a, const struct fl_doc *b)
+{
+	if (a->type != b->type || a->n != b->n)
+		return 0;
+	if (a->type == FL_DOC_COMMENT && a->inline_comment != b->inline_comment)
+		return 0;
+	size_t la = a->text ? a->len : 0, lb = b->text ? b->len : 0;
+	if (la != lb || (la && memcmp(a->text, b->text, la) != 0))
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		const char *ka = a->items[i].key, *kb = b->items[i].key;
+		if ((ka == NULL) != (kb == NULL) || (ka && strcmp(ka, kb) != 0))
+			return 0;
+		if (!same_tree(a->items[i].value, b->items[i].value))
+			return 0;
+	}
+	return 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fl_docs first = {0}, second = {0};
+	struct fl_buf out = FL_BUF_INIT;
+	if (fl_doc_parse_yaml((const char *)data, size, &first) < 0) {
+		enum fl_error_class k = fl_error_last()->klass;
+		if (k != FL_E_INVALID && k != FL_E_NOMEM)
+			abort();
+		return 0;
+	}
+	if (fl_doc_emit_yaml(&first, &out) < 0)
+		abort();
+	if (fl_doc_parse_yaml(out.ptr ? out.ptr : "", out.len, &second) < 0)
+		abort();
+	if (first.n != second.n)
+		abort();
+	for (size_t i = 0; i < first.n; i++)
+		if (!same_tree(first.v[i], second.v[i]))
+			abort();
+	fl_buf_free(&out);
+	fl_docs_free(&first);
+	fl_docs_free(&second);
+	return 0;
+}
