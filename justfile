@@ -32,6 +32,7 @@ fmt:
 # Benchmarks against the reference tools (prints ratios)
 bench: build
     bench/age
+    bench/sops
 
 # Longer fuzzing runs (default 5 minutes per target)
 fuzz seconds="300":

@@ -939,7 +939,7 @@ static int attach(struct parser *p, struct fl_doc *d, struct weight w)
 	add_weight(&f->w, w);
 	if (f->node->type != FL_DOC_MAP)
 		return fl_doc_append(f->node, NULL, d);
-	/* The key stays owned by the table until the entry holds its copy. */
+	/* The duplicate-key table borrows keys: it must point at the entry's copy. */
 	int rc = fl_doc_append(f->node, f->key, d);
 	if (rc == 0) {
 		struct strtab_slot *s = strtab_find(&f->keys, f->key);
@@ -1054,7 +1054,7 @@ static int on_start(struct parser *p, const yaml_event_t *ev)
 	if (count_node(p, m) < 0 ||
 	    grow((void **)&p->frames, &p->capframes, p->nframes, sizeof(*p->frames)) < 0)
 		return -1;
-	f = top(p); /* the stack may have moved */
+	f = top(p);
 	if (!(d = fl_doc_new(is_map ? FL_DOC_MAP : FL_DOC_LIST)))
 		return -1;
 	d->style = flow ? FL_DOC_STYLE_FLOW : FL_DOC_STYLE_ANY;

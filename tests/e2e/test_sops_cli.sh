@@ -216,4 +216,27 @@ check "rotate: the value's ciphertext changed" sh -c "! grep -qF \"\$(grep '^tok
 run env SOPS_AGE_KEY_FILE="$T/key2.txt" "$FLEET" sops decrypt --extract '["token"]' "$T/repo/secrets/app.yaml"
 check "rotate: still decrypts for every recipient" test "$(cat "$T/run.out")" = abc
 
+# --- identity discovery, as sops does it ------------------------------------------------------
+KEYLINE=$(grep '^AGE-SECRET-KEY' "$T/key.txt")
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY="$KEYLINE" "$FLEET" sops decrypt --extract '["name"]' "$T/enc.yaml"
+check "SOPS_AGE_KEY is used" test "$(cat "$T/run.out")" = web1
+printf '#!/bin/sh\ngrep AGE-SECRET-KEY "%s"\n' "$T/key.txt" >"$T/keycmd"
+chmod +x "$T/keycmd"
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="$T/keycmd" "$FLEET" sops decrypt --extract '["name"]' "$T/enc.yaml"
+check "SOPS_AGE_KEY_CMD is used" test "$(cat "$T/run.out")" = web1
+mkdir -p "$HOME/.config/sops/age" && cp "$T/key.txt" "$HOME/.config/sops/age/keys.txt"
+run env -u SOPS_AGE_KEY_FILE "$FLEET" sops decrypt --extract '["name"]' "$T/enc.yaml"
+check "~/.config/sops/age/keys.txt is used" test "$(cat "$T/run.out")" = web1
+rm -rf "$HOME/.config"
+run env -u SOPS_AGE_KEY_FILE XDG_CONFIG_HOME="$T/xdg" "$FLEET" sops decrypt "$T/enc.yaml"
+check "no identity anywhere: the message names XDG_CONFIG_HOME's keys.txt" err_has "$T/xdg/sops/age/keys.txt"
+SSHPUB=$(cat "$SSH_DATA/id_ed25519.pub")
+"$FLEET" sops encrypt --age "$SSHPUB" "$T/plain.json" >"$T/ssh.json" 2>/dev/null
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519" "$FLEET" sops decrypt --extract '["name"]' "$T/ssh.json"
+check "SOPS_AGE_SSH_PRIVATE_KEY_FILE (ssh-ed25519 recipient) is used" test "$(cat "$T/run.out")" = web1
+mkdir -p "$HOME/.ssh" && cp "$SSH_DATA/id_ed25519" "$HOME/.ssh/id_ed25519"
+run env -u SOPS_AGE_KEY_FILE "$FLEET" sops decrypt --extract '["name"]' "$T/ssh.json"
+check "~/.ssh/id_ed25519 is used" test "$(cat "$T/run.out")" = web1
+rm -rf "$HOME/.ssh"
+
 finish
