@@ -41,32 +41,46 @@ void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int ar
 	p->optind = 1;
 }
 
+/* All flags are parsed wherever they stand; positionals keep their order and end up in
+ * argv[optind…argc) once the flags are over (everything after "--" is positional). */
+static int finish_positionals(struct cli_parser *p)
+{
+	for (int i = 0; i < p->npos; i++)
+		p->argv[1 + i] = p->pos[i];
+	p->optind = 1;
+	p->argc = 1 + p->npos;
+	free(p->pos);
+	p->pos = NULL;
+	p->done = 1;
+	return -1;
+}
+
+static int bail(struct cli_parser *p, int rc)
+{
+	free(p->pos);
+	p->pos = NULL;
+	p->done = 1;
+	return rc;
+}
+
 int cli_next_flag(struct cli_parser *p)
 {
 	p->optarg = NULL;
 	if (p->done)
 		return -1;
-	/* Flags and positionals may be interleaved: positionals are moved to the end. */
+	if (!p->pos && !(p->pos = calloc((size_t)p->argc + 1, sizeof(char *))))
+		return cli_usage_error(p->cmd, "out of memory"), CLI_BAD;
 	while (p->optind < p->argc) {
 		char *a = p->argv[p->optind];
 		if (p->cluster == 0 && strcmp(a, "--") == 0) {
-			memmove(&p->argv[p->optind], &p->argv[p->optind + 1],
-			        (size_t)(p->argc - p->optind - 1) * sizeof(char *));
-			p->argc--;
+			for (int i = p->optind + 1; i < p->argc; i++)
+				p->pos[p->npos++] = p->argv[i];
+			p->optind = p->argc;
 			break;
 		}
 		if (p->cluster == 0 && (a[0] != '-' || a[1] == '\0')) {
-			/* A positional: find the next flag after it, if any. */
-			int j = p->optind + 1;
-			while (j < p->argc && (p->argv[j][0] != '-' || p->argv[j][1] == '\0'))
-				j++;
-			if (j >= p->argc || strcmp(p->argv[j], "--") == 0)
-				break;
-			/* Rotate the flag in front of the positionals. */
-			char *flag = p->argv[j];
-			memmove(&p->argv[p->optind + 1], &p->argv[p->optind],
-			        (size_t)(j - p->optind) * sizeof(char *));
-			p->argv[p->optind] = flag;
+			p->pos[p->npos++] = a;
+			p->optind++;
 			continue;
 		}
 		const struct cli_flag *f;
@@ -76,7 +90,7 @@ int cli_next_flag(struct cli_parser *p)
 			f = find_long(p->cmd, name, len);
 			if (!f) {
 				cli_usage_error(p->cmd, "unknown option --%.*s", (int)len, name);
-				return CLI_BAD;
+				return bail(p, CLI_BAD);
 			}
 			p->optind++;
 			if (f->arg) {
@@ -87,11 +101,11 @@ int cli_next_flag(struct cli_parser *p)
 				} else {
 					cli_usage_error(p->cmd, "option --%s needs %s", f->name,
 					                f->arg);
-					return CLI_BAD;
+					return bail(p, CLI_BAD);
 				}
 			} else if (eq) {
 				cli_usage_error(p->cmd, "option --%s takes no value", f->name);
-				return CLI_BAD;
+				return bail(p, CLI_BAD);
 			}
 		} else {
 			int pos = p->cluster ? p->cluster : 1;
@@ -101,7 +115,7 @@ int cli_next_flag(struct cli_parser *p)
 				p->cluster = 0;
 				p->optind++;
 				cli_usage_error(p->cmd, "unknown option -%c", c);
-				return CLI_BAD;
+				return bail(p, CLI_BAD);
 			}
 			if (f->arg) {
 				p->cluster = 0;
@@ -112,7 +126,7 @@ int cli_next_flag(struct cli_parser *p)
 					p->optarg = p->argv[p->optind++];
 				} else {
 					cli_usage_error(p->cmd, "option -%c needs %s", c, f->arg);
-					return CLI_BAD;
+					return bail(p, CLI_BAD);
 				}
 			} else if (a[pos + 1]) {
 				p->cluster = pos + 1;
@@ -123,12 +137,11 @@ int cli_next_flag(struct cli_parser *p)
 		}
 		if (f == &help_flag) {
 			cli_print_help(stdout, p->cmd);
-			return CLI_HELP;
+			return bail(p, CLI_HELP);
 		}
 		return f->id;
 	}
-	p->done = 1;
-	return -1;
+	return finish_positionals(p);
 }
 
 void cli_print_help(FILE *out, const struct cli_command *cmd)

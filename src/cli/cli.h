@@ -45,6 +45,8 @@ struct cli_parser {
 	int optind;
 	const char *optarg;
 	int cluster; /* position inside a cluster of short flags (-ad) */
+	char **pos;  /* positionals seen so far */
+	int npos;
 	int done;
 };
 

@@ -4,5 +4,7 @@
 
 int cmd_age_main(int argc, char **argv);
 int cmd_sops_main(int argc, char **argv);
+int cmd_inventory_main(int argc, char **argv);
+int cmd_machines_main(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const struct {
 } families[] = {
     {"age", cmd_age_main, "encrypt and decrypt files with age (age(1)-compatible)"},
     {"sops", cmd_sops_main, "read and write sops files with age (sops-compatible)"},
+    {"inventory", cmd_inventory_main, "machines, tags, service instances and roles"},
+    {"machines", cmd_machines_main, "list and create machines"},
 };
 
 static void usage(FILE *out)

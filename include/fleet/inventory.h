@@ -1,0 +1,102 @@
+/*
+ * The inventory: what a flake's `fleet` output (schema 1, docs/contract.md) declares —
+ * machines, their generators, service instances and roles — read from one `nix eval`
+ * that is cached by the flake's content.
+ */
+#ifndef FLEET_INVENTORY_H
+#define FLEET_INVENTORY_H
+
+#include <stddef.h>
+
+#include "fleet/buf.h"
+#include "fleet/nix.h"
+
+#define FL_SCHEMA_VERSION 1
+
+struct fl_strv {
+	char **v;
+	size_t n;
+};
+
+struct fl_prompt {
+	char *name, *description, *type;
+	int persist;
+};
+
+struct fl_gen_file {
+	char *name, *owner, *group, *mode, *needed_for;
+	int secret, deploy;
+};
+
+struct fl_generator {
+	char *name;
+	int share;
+	struct fl_strv dependencies;
+	char *validation_hash;
+	struct fl_prompt *prompts;
+	size_t nprompts;
+	struct fl_gen_file *files;
+	size_t nfiles;
+	char *script_drv, *script_path;
+};
+
+struct fl_machine {
+	char *name, *machine_class, *system, *toplevel;
+	struct fl_strv tags;
+	char *target_host, *build_host;
+	long wave;
+	struct fl_strv ssh_options;
+	struct fl_generator *generators;
+	size_t ngenerators;
+};
+
+struct fl_role {
+	char *name;
+	struct fl_strv machines;
+	char *settings_json; /* the role's settings as compact JSON */
+};
+
+struct fl_instance {
+	char *name, *module_name, *module_input;
+	struct fl_role *roles;
+	size_t nroles;
+};
+
+struct fl_inventory {
+	int schema;
+	char *name;
+	struct fl_machine *machines; /* sorted by name */
+	size_t nmachines;
+	struct fl_instance *instances;
+	size_t ninstances;
+	struct fl_strv problems; /* validation problems the Nix library found */
+};
+
+/* Reads the contract's JSON. Strict about types ("machines.web1.tags[2]: expected a
+ * string"), tolerant of unknown fields. */
+int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out);
+void fl_inventory_free(struct fl_inventory *inv);
+const struct fl_machine *fl_inventory_machine(const struct fl_inventory *inv, const char *name);
+int fl_machine_has_tag(const struct fl_machine *m, const char *tag);
+
+/* Machine selection shared by every command: names, @tag, shell globs (web*). No
+ * selectors selects every machine. A selector that matches nothing is an error naming
+ * it. out gets indices into inv->machines, in inventory order, without duplicates. */
+int fl_inventory_select(const struct fl_inventory *inv, const char *const *selectors, size_t n,
+                        size_t **out, size_t *nout);
+
+struct fl_inventory_load {
+	const char *flake; /* absolute path */
+	const struct fl_nix *nix;
+	int no_cache;
+	int cache_hit;         /* out */
+	char cache_path[4096]; /* out: the cache file used, if any */
+};
+/* One evaluation of FLAKE#fleet, or none when the cache has it (docs/cache.md). */
+int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out);
+/* The cache key of a flake as it is now (hex SHA-256). */
+int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex[65]);
+
+void fl_strv_free(struct fl_strv *v);
+
+#endif

@@ -1,0 +1,424 @@
+/* Reading the `fleet` flake output (schema 1): every field checked for its type, with
+ * the JSON path of anything wrong in the message. */
+#include "fleet/error.h"
+#include "fleet/inventory.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_strv_free(struct fl_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
+static int bad(const char *path, const char *what)
+{
+	return fl_error_set(FL_E_INVALID, "fleet output: %s: expected %s", path, what);
+}
+
+static int get_str(json_t *obj, const char *key, const char *path, int required, char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			return fl_error_set(FL_E_INVALID, "fleet output: %s.%s is missing", path,
+			                    key);
+		return 0;
+	}
+	if (!json_is_string(v)) {
+		char p[2048];
+		snprintf(p, sizeof(p), "%s.%s", path, key);
+		return bad(p, "a string");
+	}
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
+}
+
+static int get_bool(json_t *obj, const char *key, const char *path, int dflt, int *out)
+{
+	json_t *v = json_object_get(obj, key);
+	*out = dflt;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		char p[2048];
+		snprintf(p, sizeof(p), "%s.%s", path, key);
+		return bad(p, "true or false");
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_strv(json_t *obj, const char *key, const char *path, struct fl_strv *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v || json_is_null(v))
+		return 0;
+	char p[2048];
+	snprintf(p, sizeof(p), "%s.%s", path, key);
+	if (!json_is_array(v))
+		return bad(p, "a list of strings");
+	out->v = calloc(json_array_size(v) + 1, sizeof(char *));
+	if (!out->v)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e)) {
+			char q[2100];
+			snprintf(q, sizeof(q), "%s[%zu]", p, i);
+			return bad(q, "a string");
+		}
+		if (!(out->v[out->n++] = strdup(json_string_value(e))))
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static json_t *get_obj(json_t *obj, const char *key, const char *path, int *err)
+{
+	json_t *v = json_object_get(obj, key);
+	*err = 0;
+	if (!v || json_is_null(v))
+		return NULL;
+	if (!json_is_object(v)) {
+		char p[2048];
+		snprintf(p, sizeof(p), "%s.%s", path, key);
+		*err = bad(p, "an attribute set");
+		return NULL;
+	}
+	return v;
+}
+
+static int parse_generator(struct fl_generator *g, const char *name, json_t *obj, const char *mpath)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s.generators.%s", mpath, name);
+	if (!json_is_object(obj))
+		return bad(path, "an attribute set");
+	if (!(g->name = strdup(name)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	int err;
+	if (get_bool(obj, "share", path, 0, &g->share) < 0 ||
+	    get_strv(obj, "dependencies", path, &g->dependencies) < 0 ||
+	    get_str(obj, "validationHash", path, 0, &g->validation_hash) < 0)
+		return -1;
+	json_t *script = get_obj(obj, "script", path, &err);
+	if (err)
+		return -1;
+	if (script && (get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
+	               get_str(script, "path", path, 0, &g->script_path) < 0))
+		return -1;
+	json_t *prompts = get_obj(obj, "prompts", path, &err);
+	if (err)
+		return -1;
+	if (prompts) {
+		g->prompts = calloc(json_object_size(prompts) + 1, sizeof(*g->prompts));
+		if (!g->prompts)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		const char *k;
+		json_t *v;
+		json_object_foreach(prompts, k, v)
+		{
+			struct fl_prompt *p = &g->prompts[g->nprompts++];
+			char pp[1200];
+			snprintf(pp, sizeof(pp), "%s.prompts.%s", path, k);
+			if (!json_is_object(v))
+				return bad(pp, "an attribute set");
+			p->name = strdup(k);
+			if (get_str(v, "description", pp, 0, &p->description) < 0 ||
+			    get_str(v, "type", pp, 0, &p->type) < 0 ||
+			    get_bool(v, "persist", pp, 0, &p->persist) < 0)
+				return -1;
+			if (!p->type)
+				p->type = strdup("line");
+		}
+	}
+	json_t *files = get_obj(obj, "files", path, &err);
+	if (err)
+		return -1;
+	if (files) {
+		g->files = calloc(json_object_size(files) + 1, sizeof(*g->files));
+		if (!g->files)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		const char *k;
+		json_t *v;
+		json_object_foreach(files, k, v)
+		{
+			struct fl_gen_file *f = &g->files[g->nfiles++];
+			char fp[1200];
+			snprintf(fp, sizeof(fp), "%s.files.%s", path, k);
+			if (!json_is_object(v))
+				return bad(fp, "an attribute set");
+			f->name = strdup(k);
+			if (get_bool(v, "secret", fp, 1, &f->secret) < 0 ||
+			    get_bool(v, "deploy", fp, 1, &f->deploy) < 0 ||
+			    get_str(v, "owner", fp, 0, &f->owner) < 0 ||
+			    get_str(v, "group", fp, 0, &f->group) < 0 ||
+			    get_str(v, "mode", fp, 0, &f->mode) < 0 ||
+			    get_str(v, "neededFor", fp, 0, &f->needed_for) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "machines.%s", name);
+	if (!json_is_object(obj))
+		return bad(path, "an attribute set");
+	if (!(m->name = strdup(name)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	int err;
+	if (get_str(obj, "machineClass", path, 1, &m->machine_class) < 0 ||
+	    get_str(obj, "system", path, 0, &m->system) < 0 ||
+	    get_str(obj, "toplevel", path, 0, &m->toplevel) < 0 ||
+	    get_strv(obj, "tags", path, &m->tags) < 0)
+		return -1;
+	if (strcmp(m->machine_class, "nixos") != 0 && strcmp(m->machine_class, "darwin") != 0)
+		return fl_error_set(
+		    FL_E_INVALID,
+		    "fleet output: %s.machineClass: \"%s\" is neither nixos nor darwin", path,
+		    m->machine_class);
+	json_t *deploy = get_obj(obj, "deploy", path, &err);
+	if (err)
+		return -1;
+	if (deploy) {
+		char dp[600];
+		snprintf(dp, sizeof(dp), "%s.deploy", path);
+		if (get_str(deploy, "targetHost", dp, 0, &m->target_host) < 0 ||
+		    get_str(deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
+		    get_strv(deploy, "sshOptions", dp, &m->ssh_options) < 0)
+			return -1;
+		json_t *w = json_object_get(deploy, "wave");
+		if (w && !json_is_null(w)) {
+			if (!json_is_integer(w))
+				return bad(dp, "an integer wave");
+			m->wave = (long)json_integer_value(w);
+		}
+	}
+	json_t *gens = get_obj(obj, "generators", path, &err);
+	if (err)
+		return -1;
+	if (gens) {
+		m->generators = calloc(json_object_size(gens) + 1, sizeof(*m->generators));
+		if (!m->generators)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		const char *k;
+		json_t *v;
+		json_object_foreach(gens, k, v)
+		{
+			if (parse_generator(&m->generators[m->ngenerators++], k, v, path) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_instance(struct fl_instance *in, const char *name, json_t *obj)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "instances.%s", name);
+	if (!json_is_object(obj))
+		return bad(path, "an attribute set");
+	if (!(in->name = strdup(name)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	int err;
+	json_t *mod = get_obj(obj, "module", path, &err);
+	if (err)
+		return -1;
+	if (mod && (get_str(mod, "name", path, 0, &in->module_name) < 0 ||
+	            get_str(mod, "input", path, 0, &in->module_input) < 0))
+		return -1;
+	json_t *roles = get_obj(obj, "roles", path, &err);
+	if (err)
+		return -1;
+	if (!roles)
+		return 0;
+	in->roles = calloc(json_object_size(roles) + 1, sizeof(*in->roles));
+	if (!in->roles)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	const char *k;
+	json_t *v;
+	json_object_foreach(roles, k, v)
+	{
+		struct fl_role *r = &in->roles[in->nroles++];
+		char rp[800];
+		snprintf(rp, sizeof(rp), "%s.roles.%s", path, k);
+		if (!json_is_object(v))
+			return bad(rp, "an attribute set");
+		r->name = strdup(k);
+		if (get_strv(v, "machines", rp, &r->machines) < 0)
+			return -1;
+		json_t *s = json_object_get(v, "settings");
+		r->settings_json =
+		    json_dumps(s ? s : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!r->name || !r->settings_json)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int cmp_machine(const void *a, const void *b)
+{
+	return strcmp(((const struct fl_machine *)a)->name, ((const struct fl_machine *)b)->name);
+}
+
+int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
+{
+	memset(out, 0, sizeof(*out));
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return fl_error_set(FL_E_INVALID, "fleet output: bad JSON at line %d: %s",
+		                    jerr.line, jerr.text);
+	int rc = -1, err;
+	if (!json_is_object(root)) {
+		bad("(top level)", "an attribute set");
+		goto out;
+	}
+	json_t *sv = json_object_get(root, "schemaVersion");
+	if (!json_is_integer(sv)) {
+		fl_error_set(FL_E_INVALID,
+		             "fleet output: schemaVersion is missing: is this flake's "
+		             "`fleet` output made by fleet's Nix library?");
+		goto out;
+	}
+	out->schema = (int)json_integer_value(sv);
+	if (out->schema != FL_SCHEMA_VERSION) {
+		fl_error_set(FL_E_UNSUPPORTED,
+		             "fleet output: schema version %d, but this fleet reads version %d: "
+		             "update fleet or its Nix library so they match",
+		             out->schema, FL_SCHEMA_VERSION);
+		goto out;
+	}
+	json_t *meta = get_obj(root, "meta", "", &err);
+	if (err || (meta && get_str(meta, "name", "meta", 0, &out->name) < 0))
+		goto out;
+	if (get_strv(root, "problems", "", &out->problems) < 0)
+		goto out;
+	json_t *machines = get_obj(root, "machines", "", &err);
+	if (err)
+		goto out;
+	if (machines) {
+		out->machines = calloc(json_object_size(machines) + 1, sizeof(*out->machines));
+		if (!out->machines) {
+			fl_error_set(FL_E_NOMEM, "out of memory");
+			goto out;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(machines, k, v)
+		{
+			if (parse_machine(&out->machines[out->nmachines++], k, v) < 0)
+				goto out;
+		}
+		qsort(out->machines, out->nmachines, sizeof(*out->machines), cmp_machine);
+	}
+	json_t *instances = get_obj(root, "instances", "", &err);
+	if (err)
+		goto out;
+	if (instances) {
+		out->instances = calloc(json_object_size(instances) + 1, sizeof(*out->instances));
+		if (!out->instances) {
+			fl_error_set(FL_E_NOMEM, "out of memory");
+			goto out;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(instances, k, v)
+		{
+			if (parse_instance(&out->instances[out->ninstances++], k, v) < 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	if (rc < 0)
+		fl_inventory_free(out);
+	return rc;
+}
+
+static void generator_free(struct fl_generator *g)
+{
+	free(g->name);
+	fl_strv_free(&g->dependencies);
+	free(g->validation_hash);
+	for (size_t i = 0; i < g->nprompts; i++) {
+		free(g->prompts[i].name);
+		free(g->prompts[i].description);
+		free(g->prompts[i].type);
+	}
+	free(g->prompts);
+	for (size_t i = 0; i < g->nfiles; i++) {
+		free(g->files[i].name);
+		free(g->files[i].owner);
+		free(g->files[i].group);
+		free(g->files[i].mode);
+		free(g->files[i].needed_for);
+	}
+	free(g->files);
+	free(g->script_drv);
+	free(g->script_path);
+}
+
+void fl_inventory_free(struct fl_inventory *inv)
+{
+	for (size_t i = 0; i < inv->nmachines; i++) {
+		struct fl_machine *m = &inv->machines[i];
+		free(m->name);
+		free(m->machine_class);
+		free(m->system);
+		free(m->toplevel);
+		fl_strv_free(&m->tags);
+		free(m->target_host);
+		free(m->build_host);
+		fl_strv_free(&m->ssh_options);
+		for (size_t g = 0; g < m->ngenerators; g++)
+			generator_free(&m->generators[g]);
+		free(m->generators);
+	}
+	free(inv->machines);
+	for (size_t i = 0; i < inv->ninstances; i++) {
+		struct fl_instance *in = &inv->instances[i];
+		free(in->name);
+		free(in->module_name);
+		free(in->module_input);
+		for (size_t r = 0; r < in->nroles; r++) {
+			free(in->roles[r].name);
+			fl_strv_free(&in->roles[r].machines);
+			free(in->roles[r].settings_json);
+		}
+		free(in->roles);
+	}
+	free(inv->instances);
+	free(inv->name);
+	fl_strv_free(&inv->problems);
+	memset(inv, 0, sizeof(*inv));
+}
+
+const struct fl_machine *fl_inventory_machine(const struct fl_inventory *inv, const char *name)
+{
+	for (size_t i = 0; i < inv->nmachines; i++)
+		if (strcmp(inv->machines[i].name, name) == 0)
+			return &inv->machines[i];
+	return NULL;
+}
+
+int fl_machine_has_tag(const struct fl_machine *m, const char *tag)
+{
+	for (size_t i = 0; i < m->tags.n; i++)
+		if (strcmp(m->tags.v[i], tag) == 0)
+			return 1;
+	return 0;
+}
