@@ -7,6 +7,7 @@ packages=(
 	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
 	libssh2-1-dev libcmocka-dev zlib1g-dev
 	age openssh-client hyperfine time python3
+	nix-bin busybox-static git
 )
 # node and npm run the independent checkers in tests/npm (sops-age).
 command -v npm >/dev/null || packages+=(nodejs npm)

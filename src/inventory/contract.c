@@ -184,11 +184,6 @@ static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
 	    get_str(obj, "toplevel", path, 0, &m->toplevel) < 0 ||
 	    get_strv(obj, "tags", path, &m->tags) < 0)
 		return -1;
-	if (strcmp(m->machine_class, "nixos") != 0 && strcmp(m->machine_class, "darwin") != 0)
-		return fl_error_set(
-		    FL_E_INVALID,
-		    "fleet output: %s.machineClass: \"%s\" is neither nixos nor darwin", path,
-		    m->machine_class);
 	json_t *deploy = get_obj(obj, "deploy", path, &err);
 	if (err)
 		return -1;
@@ -268,6 +263,51 @@ static int parse_instance(struct fl_instance *in, const char *name, json_t *obj)
 	return 0;
 }
 
+static int add_problem(struct fl_strv *v, const char *fmt, const char *a, const char *b)
+{
+	char msg[1024];
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], msg) == 0)
+			return 0;
+	char **nv = realloc(v->v, (v->n + 2) * sizeof(char *));
+	if (!nv)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	v->v = nv;
+	if (!(v->v[v->n] = strdup(msg)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	v->n++;
+	return 0;
+}
+
+/* What the C side relies on, checked again whatever library produced the output; any
+ * finding joins the problems the Nix library reported. */
+static int check_semantics(struct fl_inventory *inv)
+{
+	if (inv->problems.n)
+		return 0; /* the library found problems already; its words are better */
+	for (size_t i = 0; i < inv->nmachines; i++) {
+		const struct fl_machine *m = &inv->machines[i];
+		if (strcmp(m->machine_class, "nixos") != 0 &&
+		    strcmp(m->machine_class, "darwin") != 0 &&
+		    add_problem(&inv->problems,
+		                "machine %s: machineClass \"%s\" is neither nixos nor darwin",
+		                m->name, m->machine_class) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < inv->ninstances; i++)
+		for (size_t r = 0; r < inv->instances[i].nroles; r++) {
+			const struct fl_role *role = &inv->instances[i].roles[r];
+			for (size_t k = 0; k < role->machines.n; k++)
+				if (!fl_inventory_machine(inv, role->machines.v[k]) &&
+				    add_problem(&inv->problems,
+				                "instance %s: a role names unknown machine %s",
+				                inv->instances[i].name, role->machines.v[k]) < 0)
+					return -1;
+		}
+	return 0;
+}
+
 static int cmp_machine(const void *a, const void *b)
 {
 	return strcmp(((const struct fl_machine *)a)->name, ((const struct fl_machine *)b)->name);
@@ -341,7 +381,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 				goto out;
 		}
 	}
-	rc = 0;
+	rc = check_semantics(out);
 out:
 	json_decref(root);
 	if (rc < 0)

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# fleet inventory / machines list|create against real nix and the fixture flakes: listing,
+# selection, role resolution, validation, Nix errors, and the evaluation cache (a `nix`
+# wrapper on PATH counts how often nix runs).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nixlib.sh"
+
+command -v nix >/dev/null || { not_ok "nix is installed (apt-get install nix-bin)"; finish; }
+REAL_NIX=$(command -v nix)
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "$*" >>"%s/nix-calls"\nexec "%s" "$@"\n' "$T" "$REAL_NIX" >"$T/bin/nix"
+chmod +x "$T/bin/nix"
+export PATH="$T/bin:$PATH" XDG_CACHE_HOME="$T/cache"
+unset FLEET_FLAKE FLEET_NIX
+calls() { [ -f "$T/nix-calls" ] && wc -l <"$T/nix-calls" || echo 0; }
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/run.out"; }
+
+fleet_fixture basic "$T/basic" >/dev/null
+cd "$T/basic" || exit 1
+
+# --- listing and selection -----------------------------------------------------------------
+run "$FLEET" inventory list
+check "inventory list: exit 0" test "$RC" = 0
+check "inventory list: all 5 machines" test "$(grep -c -E '^(blackphos|cinnabar|electrum|galena|stibnite) ' "$T/run.out")" = 5
+run "$FLEET" machines list --json
+check "machines list --json: 5 entries" test "$(json 'len(d)')" = 5
+check "machines list --json: fields" test "$(json 'd[1]["name"] + " " + d[1]["machineClass"] + " " + d[1]["system"]')" = "cinnabar nixos x86_64-linux"
+run "$FLEET" machines list --json @vps
+check "select @vps" test "$(json '",".join(m["name"] for m in d)')" = "cinnabar,electrum,galena"
+run "$FLEET" machines list --json 'g*' stibnite
+check "select a glob and a name" test "$(json '",".join(m["name"] for m in d)')" = "galena,stibnite"
+run "$FLEET" machines list @nosuchtag
+check "a tag nobody has: exit 1 naming it" sh -c "[ $RC = 1 ] && grep -q nosuchtag '$T/run.err'"
+run "$FLEET" machines list 'zz*'
+check "a glob matching nothing: exit 1 naming it" sh -c "[ $RC = 1 ] && grep -q 'zz\*' '$T/run.err'"
+run "$FLEET" machines list --bogus
+check "unknown flag: exit 2" test "$RC" = 2
+
+# --- instances, roles from tags, show, graph, validate -------------------------------------
+run "$FLEET" inventory roles zerotier-local --json
+check "roles: controller by explicit machine" test "$(json '",".join(d["roles"]["controller"]["machines"])')" = cinnabar
+check "roles: peer resolved from the workstation tag" test "$(json '",".join(d["roles"]["peer"]["machines"])')" = "blackphos,stibnite"
+run "$FLEET" inventory roles backup --json
+check "roles: settings layered instance → role" test "$(json 'd["roles"]["server"]["settings"]["retention"]["daily"]')" = 7
+run "$FLEET" inventory roles nosuch
+check "roles of an unknown instance: exit 1" test "$RC" = 1
+run "$FLEET" inventory show cinnabar --json
+check "show: roles of the machine" test "$(json '",".join(r["instance"] + "/" + r["role"] for r in d["roles"])')" = "backup/client,zerotier-local/controller"
+check "show: generators" sh -c "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert \"zerotier-network\" in d[\"generators\"]' '$T/run.out'"
+run "$FLEET" inventory tags --json
+check "tags: vps" test "$(json '",".join(d["vps"])')" = "cinnabar,electrum,galena"
+run "$FLEET" inventory instances --json
+check "instances: 2" test "$(json 'len(d)')" = 2
+run "$FLEET" inventory graph
+check "graph dot: edges instance → role → machine" sh -c "grep -q 'i_zerotier_local -> r_zerotier_local__peer' '$T/run.out' && grep -q 'r_zerotier_local__peer -> m_stibnite' '$T/run.out'"
+run "$FLEET" inventory graph --format mermaid
+check "graph mermaid" grep -q 'r_backup__server --> m_electrum' "$T/run.out"
+run "$FLEET" inventory validate
+check "validate a good flake: exit 0" test "$RC" = 0
+
+fleet_fixture invalid "$T/invalid" >/dev/null
+run "$FLEET" inventory validate --flake "$T/invalid"
+check "validate: exit 1" test "$RC" = 1
+for word in workstaton web9 db-password password 644 cycle bakcup windows; do
+	check "validate names the problem with \"$word\"" grep -q -- "$word" "$T/run.err"
+done
+run "$FLEET" machines list --flake "$T/invalid"
+check "other commands refuse a flake with problems" sh -c "[ $RC = 1 ] && grep -q 'problem' '$T/run.err'"
+
+# --- Nix errors -------------------------------------------------------------------------------
+fleet_fixture syntax-error "$T/syntax" >/dev/null
+run "$FLEET" machines list --flake "$T/syntax"
+check "syntax error: exit 1" test "$RC" = 1
+check "syntax error: Nix's error and location" sh -c "grep -q 'error:' '$T/run.err' && grep -q 'flake.nix:' '$T/run.err'"
+check "syntax error: no warning noise" sh -c "! grep -q 'warning:' '$T/run.err'"
+fleet_fixture throws "$T/throws" >/dev/null
+run "$FLEET" inventory list --flake "$T/throws"
+check "throw: exit 1 with the message" sh -c "[ $RC = 1 ] && grep -q 'error:' '$T/run.err'"
+run env FLEET_FLAKE="$T/nowhere" "$FLEET" inventory list
+check "a flake that does not exist: exit 1" test "$RC" = 1
+(cd "$T" && "$FLEET" inventory list >/dev/null 2>"$T/noflake.err")
+check "no flake.nix upwards: says how to point at one" grep -q -- '--flake' "$T/noflake.err"
+
+# --- the cache: no edit, no nix ---------------------------------------------------------------
+rm -rf "$XDG_CACHE_HOME" "$T/nix-calls"
+"$FLEET" inventory list >/dev/null 2>&1
+check "cold: one nix process" test "$(calls)" = 1
+"$FLEET" inventory list >/dev/null 2>&1
+"$FLEET" machines list @vps >/dev/null 2>&1
+"$FLEET" inventory roles backup >/dev/null 2>&1
+check "warm: no nix process at all" test "$(calls)" = 1
+echo "# edited" >>flake.nix
+"$FLEET" inventory list >/dev/null 2>&1
+check "editing a tracked file: a miss" test "$(calls)" = 2
+"$FLEET" inventory list >/dev/null 2>&1
+check "…then a hit again" test "$(calls)" = 2
+echo "new" >notes.txt
+"$FLEET" inventory list >/dev/null 2>&1
+check "a new untracked file: a miss" test "$(calls)" = 3
+echo "notes.txt" >.gitignore && git add .gitignore && git commit -q -m ignore
+"$FLEET" inventory list >/dev/null 2>&1
+calls_before=$(calls)
+echo "more" >>notes.txt
+"$FLEET" inventory list >/dev/null 2>&1
+check "an ignored file changing: still a hit" test "$(calls)" = "$calls_before"
+"$FLEET" inventory list --no-cache >/dev/null 2>&1
+check "--no-cache evaluates" test "$(calls)" = $((calls_before + 1))
+"$FLEET" inventory list --option allow-import-from-derivation=false >/dev/null 2>&1
+check "--option reaches nix" grep -q -- '--option allow-import-from-derivation false' "$T/nix-calls"
+
+# --- machines create -------------------------------------------------------------------------
+fleet_fixture with-inventory-json "$T/inv" >/dev/null
+cd "$T/inv" || exit 1
+run "$FLEET" machines create web9 --class nixos --system x86_64-linux --tags vps,new --target-host root@web9
+check "create: exit 0" test "$RC" = 0
+check "create: scaffolds modules/hosts/web9" grep -q 'flake.modules.nixos."hosts/web9"' modules/hosts/web9/default.nix
+check "create: files added to git" sh -c "git status --short | grep -q '^A  modules/hosts/web9/default.nix'"
+run "$FLEET" machines list --json @new
+check "create then list shows the machine" test "$(json '",".join(m["name"] + ":" + str(m["targetHost"]) for m in d)')" = "web9:root@web9"
+cp inventory.json "$T/inv.before"
+run "$FLEET" machines create web9 --class nixos --system x86_64-linux
+check "creating it again: exit 1" test "$RC" = 1
+check "creating it again: inventory.json untouched" cmp -s inventory.json "$T/inv.before"
+run "$FLEET" machines create cinnabar --class nixos --system x86_64-linux
+check "creating a machine Nix declares: exit 1" sh -c "[ $RC = 1 ] && grep -q 'already exists' '$T/run.err'"
+run "$FLEET" machines create Bad_Name --class nixos --system x86_64-linux
+check "invalid name: exit 2" test "$RC" = 2
+run "$FLEET" machines create mac1 --class windows --system x86_64-linux
+check "invalid class: exit 2" test "$RC" = 2
+run "$FLEET" machines create mac1 --class darwin --system aarch64-darwin
+check "create darwin" sh -c "[ $RC = 0 ] && grep -q 'system.stateVersion = 5' modules/hosts/mac1/default.nix"
+
+finish
