@@ -1,0 +1,562 @@
+# fleet's Nix library: builds the `fleet` flake output that the fleet CLI reads with
+# `nix eval --json .#fleet`. Pure Nix, builtins only (no nixpkgs), works on Nix >= 2.8.
+#
+#   (import ./lib.nix).mkFleet { name = "acme"; machines = { … }; instances = { … };
+#                                generators = { … }; runtime = <drv with bin/sh>; }
+#
+# docs/contract.md is the specification of every field produced here. The rules that
+# matter most:
+#   - collecting generators never instantiates a NixOS or nix-darwin system: generators
+#     are flake-level declarations, evaluated against a small `machine` argument;
+#   - validation never throws: every problem found becomes one line of `problems`, and as
+#     much of the output as possible is still produced.
+let
+  inherit (builtins)
+    all any attrNames attrValues concatMap concatStringsSep elem filter foldl' genericClosure
+    groupBy hashString head isAttrs isBool isFunction isInt isList isPath isString
+    length listToAttrs mapAttrs match readFile sort tail toJSON typeOf
+    ;
+
+  # ---------------------------------------------------------------- constants
+
+  machineClasses = [ "nixos" "darwin" ];
+  promptTypes = [ "line" "hidden" "multiline" "multiline-hidden" ];
+  neededForValues = [ "partitioning" "activation" "users" "services" ];
+
+  # Names become directory and file names on disk (vars/…, /run/secrets/…) and
+  # attribute paths on the command line, so they are restricted.
+  machineNameRe = "[A-Za-z0-9][A-Za-z0-9_-]*";
+  generatorNameRe = "[A-Za-z0-9_][A-Za-z0-9_-]*";
+  fileNameRe = "[A-Za-z0-9_][A-Za-z0-9_.-]*"; # files and prompts: no "/", no leading "."
+  modeRe = "0[0-7]{3}";
+
+  machineKeys = [ "machineClass" "system" "tags" "deploy" "toplevel" "description" ];
+  deployKeys = [ "targetHost" "buildHost" "wave" "sshOptions" ];
+  instanceKeys = [ "module" "settings" "roles" ];
+  roleKeys = [ "machines" "tags" "settings" ];
+  generatorKeys = [ "share" "dependencies" "prompts" "files" "script" "validation" "machines" "tags" ];
+  promptKeys = [ "description" "type" "persist" ];
+  fileKeys = [ "secret" "deploy" "owner" "group" "mode" "neededFor" ];
+
+  # Where a secret file of generator g lands on a machine (nixos.nix uses it too).
+  secretPath = g: f: "/run/secrets/${g}.${f}";
+
+  defaultToplevelFor = name: machine:
+    if machine.machineClass == "darwin"
+    then "darwinConfigurations.${name}.system"
+    else "nixosConfigurations.${name}.config.system.build.toplevel";
+
+  # ---------------------------------------------------------------- helpers
+
+  # Sorted, de-duplicated list of strings.
+  uniqueStrings = xs: attrNames (listToAttrs (map (x: { name = x; value = null; }) xs));
+
+  filterAttrs = pred: set: listToAttrs (concatMap (k: optional (pred k set.${k}) { name = k; value = set.${k}; }) (attrNames set));
+  genAttrs = names: f: listToAttrs (map (n: { name = n; value = f n; }) names);
+  optional = cond: x: if cond then [ x ] else [ ];
+  optionals = cond: xs: if cond then xs else [ ];
+  matches = re: s: isString s && match re s != null;
+  quote = s: toJSON s;
+  quoteAll = xs: concatStringsSep ", " (map quote xs);
+  isDerivation = v: isAttrs v && (v.type or null) == "derivation";
+  discard = builtins.unsafeDiscardStringContext;
+
+  # A short description of a value for error messages, safe for any type.
+  describe = v:
+    if isString v then quote v
+    else if isInt v || isBool v || v == null then toJSON v
+    else "a ${typeOf v}";
+
+  # Deep merge, right wins; derivations are values, not attrsets to merge into.
+  recursiveMerge = a: b:
+    a // mapAttrs
+      (k: bv:
+        let av = a.${k} or null; in
+        if isAttrs av && isAttrs bv && !isDerivation av && !isDerivation bv
+        then recursiveMerge av bv
+        else bv)
+      b;
+
+  # clan accepts both `machines = [ "a" ]` and `machines.a = { … }`; same for tags.
+  namesOf = v: if isList v then v else if isAttrs v then attrNames v else [ ];
+
+  # Attribute names of `set` that are not in `allowed`, as problems under `prefix`.
+  unknownKeys = prefix: allowed: set:
+    map (k: "${prefix}: unknown attribute ${quote k}")
+      (filter (k: !(elem k allowed)) (attrNames set));
+
+  isStringList = v: isList v && all isString v;
+  isNullOrString = v: v == null || isString v;
+
+  # "(machine a)" / "(machines a, b, c and 7 more)": used to fold per-machine problems.
+  machineSuffix = ms:
+    let n = length ms; shown = if n > 5 then take 5 ms else ms; in
+    if n == 1 then "(machine ${head ms})"
+    else "(machines ${concatStringsSep ", " shown}${if n > 5 then " and ${toString (n - 5)} more" else ""})";
+  take = n: xs: if n == 0 || xs == [ ] then [ ] else [ (head xs) ] ++ take (n - 1) (tail xs);
+
+  # Per-machine problems are { msg; machine; } records; the same message on many
+  # machines becomes one line listing them.
+  foldMachineProblems = records:
+    let byMsg = groupBy (r: r.msg) records; in
+    map (msg: "${msg} ${machineSuffix (uniqueStrings (map (r: r.machine) byMsg.${msg}))}") (attrNames byMsg);
+
+  # ---------------------------------------------------------------- scripts
+
+  # Turns shell code into a runnable script file in the store that depends only on
+  # `runtime` (a derivation whose $out/bin holds sh and the tools): no host PATH.
+  writeGeneratorScript = runtime: gname: code: derivation {
+    # store path names allow fewer characters than attribute names
+    name = if matches generatorNameRe gname then "fleet-generator-${gname}" else "fleet-generator";
+    system = runtime.system;
+    builder = "${runtime}/bin/sh";
+    text = ''
+      #!${runtime}/bin/sh
+      # fleet generator ${gname}: writes its files to $out; prompts in $prompts, dependencies in $in
+      set -eu
+      export PATH=${runtime}/bin
+    '' + code + "\n";
+    passAsFile = [ "text" ];
+    args = [ "-c" "export PATH=${runtime}/bin; cp \"$textPath\" \"$out\" && chmod 0555 \"$out\"" ];
+  };
+
+  # script: a derivation (an executable file), a string of shell code, or a path to a
+  # file of shell code. → { drv = derivation or null; problems = [ … ]; }
+  mkScript = runtime: prefix: gname: script:
+    if isDerivation script then { drv = script; problems = [ ]; }
+    else if isString script || isPath script then
+      if runtime == null
+      then { drv = null; problems = [ "${prefix}: script is shell code, but mkFleet was given no `runtime` to run it with" ]; }
+      else { drv = writeGeneratorScript runtime gname (if isPath script then readFile script else script); problems = [ ]; }
+    else if script == null
+    then { drv = null; problems = [ "${prefix}: script is missing" ]; }
+    else { drv = null; problems = [ "${prefix}: script must be a derivation, a string of shell code or a path, got ${describe script}" ]; };
+
+  # ---------------------------------------------------------------- machines
+
+  readInventory = file:
+    if file == null || !builtins.pathExists file then { machines = { }; problems = [ ]; }
+    else
+      let json = builtins.fromJSON (readFile file); in
+      if isAttrs json && isAttrs (json.machines or { })
+      then { machines = json.machines or { }; problems = [ ]; }
+      else { machines = { }; problems = [ "inventory.json: must be an object whose \"machines\" is an object" ]; };
+
+  # A machine declared both in Nix and in inventory.json: fields are combined; the two
+  # must agree on machineClass and system; tags are unioned; Nix wins on deploy fields.
+  mergeMachine = name: nixM: invM:
+    let
+      conflict = field:
+        let a = invM.${field} or null; b = nixM.${field} or null; in
+        optional (a != null && b != null && a != b)
+          "machine ${quote name}: inventory.json says ${field} ${describe a}, the Nix declaration says ${describe b}";
+      listOr = v: if isList v then v else [ ];
+    in
+    {
+      value = invM // nixM // {
+        tags = (listOr (invM.tags or [ ])) ++ (listOr (nixM.tags or [ ]));
+        deploy = (if isAttrs (invM.deploy or { }) then invM.deploy or { } else { })
+          // (if isAttrs (nixM.deploy or { }) then nixM.deploy or { } else { });
+      };
+      problems = conflict "machineClass" ++ conflict "system";
+    };
+
+  # null means "not set" (the flake-parts module passes unset options as null), so an
+  # inventory.json value or the library default applies.
+  dropNulls = set: filterAttrs (_: v: v != null) set;
+  cleanMachine = m:
+    if !isAttrs m then m
+    else dropNulls m // optionalAttrs (isAttrs (m.deploy or null)) { deploy = dropNulls m.deploy; };
+  optionalAttrs = cond: set: if cond then set else { };
+
+  combineMachines = nixMachines': invMachines':
+    let
+      nixMachines = mapAttrs (_: cleanMachine) nixMachines';
+      invMachines = mapAttrs (_: cleanMachine) invMachines';
+      names = uniqueStrings (attrNames nixMachines ++ attrNames invMachines);
+      one = name:
+        if nixMachines ? ${name} && invMachines ? ${name} && isAttrs nixMachines.${name} && isAttrs invMachines.${name}
+        then mergeMachine name nixMachines.${name} invMachines.${name}
+        else { value = nixMachines.${name} or invMachines.${name}; problems = [ ]; };
+    in
+    genAttrs names one;
+
+  # Fills defaults and checks one machine. → { value; problems; }
+  normalizeMachine = toplevelFor: name: raw:
+    let
+      p = "machine ${quote name}";
+      m = if isAttrs raw then raw else { };
+      machineClass = m.machineClass or "nixos";
+      tags = if isStringList (m.tags or [ ]) then uniqueStrings (m.tags or [ ]) else [ ];
+      d = if isAttrs (m.deploy or { }) then m.deploy or { } else { };
+      deploy = {
+        targetHost = d.targetHost or null;
+        buildHost = d.buildHost or null;
+        wave = d.wave or 0;
+        sshOptions = d.sshOptions or [ ];
+      };
+      value = {
+        inherit machineClass tags deploy;
+        system = m.system or null;
+      };
+      problems =
+        optional (!isAttrs raw) "${p}: must be an attribute set, got ${describe raw}"
+        # names end up in paths and flake attribute paths
+        ++ optional (!matches machineNameRe name) "${p}: name must match ^${machineNameRe}$"
+        ++ unknownKeys p machineKeys m
+        ++ optional (!elem machineClass machineClasses)
+          "${p}: machineClass ${describe machineClass} is not one of ${quoteAll machineClasses}"
+        ++ optional (!(m ? system) || m.system == null) "${p}: system is missing (e.g. \"x86_64-linux\", \"aarch64-darwin\")"
+        ++ optional (m ? system && m.system != null && !matches "[a-z0-9_]+-[a-z0-9_]+" m.system)
+          "${p}: system ${describe m.system} is not a Nix system such as \"x86_64-linux\""
+        ++ optional (!isStringList (m.tags or [ ])) "${p}: tags must be a list of strings, got ${describe m.tags}"
+        ++ optional (!isAttrs (m.deploy or { })) "${p}: deploy must be an attribute set, got ${describe m.deploy}"
+        ++ unknownKeys "${p}, deploy" deployKeys d
+        ++ optional (!isNullOrString deploy.targetHost) "${p}: deploy.targetHost must be a string or null, got ${describe deploy.targetHost}"
+        ++ optional (!isNullOrString deploy.buildHost) "${p}: deploy.buildHost must be a string or null, got ${describe deploy.buildHost}"
+        ++ optional (!(isInt deploy.wave && deploy.wave >= 0)) "${p}: deploy.wave must be a non-negative integer, got ${describe deploy.wave}"
+        ++ optional (!isStringList deploy.sshOptions) "${p}: deploy.sshOptions must be a list of strings, got ${describe deploy.sshOptions}"
+        ++ optional (m ? toplevel && !isString m.toplevel) "${p}: toplevel must be a string (a flake attribute path), got ${describe m.toplevel}";
+    in
+    {
+      value = value // {
+        # the attribute path fleet builds; computed from the normalized machine
+        toplevel = if isString (m.toplevel or null) then m.toplevel else toplevelFor name value;
+      };
+      inherit problems;
+    };
+
+  # ---------------------------------------------------------------- instances
+
+  # → { value = { module; settings; roles.<r> = { machines; settings; machineSettings; }; };
+  #     problems; memberships = [ { machine; instance; role; settings; } ]; }
+  resolveInstance = machines: tagIndex: iname: raw:
+    let
+      p = "instance ${iname}";
+      inst = if isAttrs raw then raw else { };
+      module = if isAttrs (inst.module or null) then inst.module else { };
+      instSettings = if isAttrs (inst.settings or { }) then inst.settings or { } else { };
+      roles = if isAttrs (inst.roles or { }) then inst.roles or { } else { };
+
+      resolveRole = rname: rawRole:
+        let
+          rp = "${p}, role ${rname}";
+          role = if isAttrs rawRole then rawRole else { };
+          explicit = namesOf (role.machines or [ ]);
+          tags = namesOf (role.tags or [ ]);
+          roleSettings = recursiveMerge instSettings (if isAttrs (role.settings or { }) then role.settings or { } else { });
+          # members = explicit machines ∪ machines carrying any listed tag; sorted, unique
+          members = uniqueStrings (filter (m: machines ? ${m}) explicit ++ concatMap (t: tagIndex.${t} or [ ]) tags);
+          perMachine = m:
+            let extra = if isAttrs (role.machines or null) then role.machines.${m}.settings or { } else { }; in
+            recursiveMerge roleSettings (if isAttrs extra then extra else { });
+          machineSettings = genAttrs members perMachine;
+        in
+        {
+          value = { machines = members; settings = roleSettings; inherit machineSettings; };
+          problems =
+            optional (!isAttrs rawRole) "${rp}: must be an attribute set, got ${describe rawRole}"
+            ++ unknownKeys rp roleKeys role
+            ++ optional (!(isList (role.machines or [ ]) || isAttrs (role.machines or [ ]))) "${rp}: machines must be a list of names or an attribute set, got ${describe role.machines}"
+            ++ optional (!(isList (role.tags or [ ]) || isAttrs (role.tags or [ ]))) "${rp}: tags must be a list or an attribute set, got ${describe role.tags}"
+            ++ optional (!isAttrs (role.settings or { })) "${rp}: settings must be an attribute set, got ${describe role.settings}"
+            # a role may only name machines that exist …
+            ++ map (m: "${rp}: machine ${quote m} is not defined") (filter (m: !(machines ? ${m})) explicit)
+            # … and tags that at least one machine carries (catches typos)
+            ++ map (t: "${rp}: tag ${quote t} is not used by any machine") (filter (t: !(tagIndex ? ${t})) tags);
+          memberships = map (m: { machine = m; instance = iname; role = rname; settings = machineSettings.${m}; }) members;
+        };
+
+      resolved = mapAttrs resolveRole roles;
+    in
+    {
+      value = {
+        module = { name = module.name or null; input = module.input or null; };
+        settings = instSettings;
+        roles = mapAttrs (_: r: r.value) resolved;
+      };
+      problems =
+        optional (!isAttrs raw) "${p}: must be an attribute set, got ${describe raw}"
+        ++ unknownKeys p instanceKeys inst
+        ++ optional (!isString (module.name or null)) "${p}: module.name must be a string (the service module's name)"
+        ++ optional (!isNullOrString (module.input or null)) "${p}: module.input must be a string or null, got ${describe module.input}"
+        ++ optional (!isAttrs (inst.settings or { })) "${p}: settings must be an attribute set, got ${describe inst.settings}"
+        ++ optional (!isAttrs (inst.roles or { })) "${p}: roles must be an attribute set, got ${describe inst.roles}"
+        ++ concatMap (r: r.problems) (attrValues resolved);
+      memberships = concatMap (r: r.memberships) (attrValues resolved);
+    };
+
+  # machine → instance → role → merged settings, from the membership records.
+  settingsByMachine = memberships:
+    let
+      byMachine = groupBy (r: r.machine) memberships;
+      nest = records: mapAttrs
+        (_: rs: listToAttrs (map (r: { name = r.role; value = r.settings; }) rs))
+        (groupBy (r: r.instance) records);
+    in
+    mapAttrs (_: nest) byMachine;
+
+  # ---------------------------------------------------------------- generators
+
+  normalizePrompt = gp: pname: raw:
+    let
+      p = "${gp}, prompt ${quote pname}";
+      pr = if isAttrs raw then raw else { };
+      v = {
+        description = pr.description or pname;
+        type = pr.type or "line";
+        persist = pr.persist or false;
+      };
+    in
+    {
+      value = v;
+      problems =
+        optional (!isAttrs raw) "${p}: must be an attribute set, got ${describe raw}"
+        ++ optional (!matches fileNameRe pname) "${p}: name must match ^${fileNameRe}$"
+        ++ unknownKeys p promptKeys pr
+        ++ optional (!isString v.description) "${p}: description must be a string, got ${describe v.description}"
+        ++ optional (!elem v.type promptTypes) "${p}: type ${describe v.type} is not one of ${quoteAll promptTypes}"
+        ++ optional (!isBool v.persist) "${p}: persist must be a boolean, got ${describe v.persist}";
+    };
+
+  normalizeFile = machineClass: gp: fname: raw:
+    let
+      p = "${gp}, file ${quote fname}";
+      f = if isAttrs raw then raw else { };
+      v = {
+        secret = f.secret or true;
+        deploy = f.deploy or true;
+        owner = f.owner or "root";
+        # darwin has no "root" group; its administrative group is "wheel"
+        group = f.group or (if machineClass == "darwin" then "wheel" else "root");
+        mode = f.mode or "0400";
+        neededFor = f.neededFor or "services";
+      };
+    in
+    {
+      value = v;
+      problems =
+        optional (!isAttrs raw) "${p}: must be an attribute set, got ${describe raw}"
+        ++ optional (!matches fileNameRe fname) "${p}: name must match ^${fileNameRe}$"
+        ++ unknownKeys p fileKeys f
+        ++ optional (!isBool v.secret) "${p}: secret must be a boolean, got ${describe v.secret}"
+        ++ optional (!isBool v.deploy) "${p}: deploy must be a boolean, got ${describe v.deploy}"
+        ++ optional (!isString v.owner) "${p}: owner must be a string, got ${describe v.owner}"
+        ++ optional (!isString v.group) "${p}: group must be a string, got ${describe v.group}"
+        ++ optional (!matches modeRe v.mode) "${p}: mode ${describe v.mode} must be an octal string matching ^${modeRe}$ (e.g. \"0400\")"
+        ++ optional (!elem v.neededFor neededForValues) "${p}: neededFor ${describe v.neededFor} is not one of ${quoteAll neededForValues}";
+    };
+
+  # Maps an attrset through a normalizer returning { value; problems; }.
+  normalizeAll = f: set:
+    let r = mapAttrs f set; in
+    { value = mapAttrs (_: x: x.value) r; problems = concatMap (k: r.${k}.problems) (attrNames r); };
+
+  # One generator declaration (an attrset) → { value = <contract generator>; problems; }.
+  # Problems here do not depend on the machine beyond its machineClass.
+  normalizeGenerator = runtime: machineClass: gname: spec:
+    let
+      p = "generator ${quote gname}";
+      prompts = normalizeAll (normalizePrompt p) (if isAttrs (spec.prompts or { }) then spec.prompts or { } else { });
+      files = normalizeAll (normalizeFile machineClass p) (if isAttrs (spec.files or { }) then spec.files or { } else { });
+      script = mkScript runtime p gname (spec.script or null);
+      validation = spec.validation or null;
+      dependencies = if isStringList (spec.dependencies or [ ]) then spec.dependencies or [ ] else [ ];
+    in
+    {
+      value = {
+        share = spec.share or false;
+        inherit dependencies;
+        # a change of `validation` makes fleet regenerate the files
+        validationHash = if validation == null then null else hashString "sha256" (discard (toJSON validation));
+        prompts = prompts.value;
+        files = files.value;
+        # toJSON would turn a derivation into its outPath: expose both paths as plain strings
+        script = if script.drv == null then null else {
+          drv = discard script.drv.drvPath;
+          path = discard "${script.drv}";
+        };
+      };
+      problems =
+        optional (!matches generatorNameRe gname) "${p}: name must match ^${generatorNameRe}$"
+        ++ unknownKeys p generatorKeys spec
+        ++ optional (!isBool (spec.share or false)) "${p}: share must be a boolean, got ${describe spec.share}"
+        ++ optional (!isStringList (spec.dependencies or [ ])) "${p}: dependencies must be a list of generator names, got ${describe spec.dependencies}"
+        ++ optional (!isAttrs (spec.prompts or { })) "${p}: prompts must be an attribute set, got ${describe spec.prompts}"
+        ++ optional (!isAttrs (spec.files or { })) "${p}: files must be an attribute set, got ${describe spec.files}"
+        ++ prompts.problems ++ files.problems ++ script.problems;
+    };
+
+  # `machines = [ … ]` / `tags = [ … ]` restrict a generator; both absent = every machine.
+  restrictionProblems = machines: tagIndex: gname: spec:
+    let
+      p = "generator ${quote gname}";
+      ms = spec.machines or [ ];
+      ts = spec.tags or [ ];
+    in
+    optional (!isStringList ms) "${p}: machines must be a list of machine names, got ${describe ms}"
+    ++ optional (!isStringList ts) "${p}: tags must be a list of tags, got ${describe ts}"
+    ++ optionals (isStringList ms) (map (m: "${p}: machines: machine ${quote m} is not defined") (filter (m: !(machines ? ${m})) ms))
+    ++ optionals (isStringList ts) (map (t: "${p}: tags: tag ${quote t} is not used by any machine") (filter (t: !(tagIndex ? ${t})) ts));
+
+  appliesTo = machine: spec:
+    let
+      ms = if isStringList (spec.machines or [ ]) then spec.machines or [ ] else [ ];
+      ts = if isStringList (spec.tags or [ ]) then spec.tags or [ ] else [ ];
+    in
+    (!(spec ? machines) && !(spec ? tags))
+    || elem machine.name ms
+    || any (t: elem t ts) machine.tags;
+
+  # Dependency problems of one machine's generator set: unknown dependencies and cycles.
+  # `gens` = name → normalized generator. Messages are machine-independent; the caller
+  # attaches the machine.
+  dependencyProblems = declared: gens:
+    let
+      names = attrNames gens;
+      known = d: gens ? ${d};
+      depsOf = g: filter known gens.${g}.dependencies;
+      missing = concatMap
+        (g: map
+          (d:
+            if declared ? ${d}
+            then "generator ${quote g}: depends on ${quote d}, which does not apply to this machine"
+            else "generator ${quote g}: depends on ${quote d}, which is not a declared generator")
+          (filter (d: !known d) gens.${g}.dependencies))
+        names;
+      # g is on a cycle iff g is reachable from its own dependencies
+      reachableFrom = g: map (x: x.key) (genericClosure {
+        startSet = map (d: { key = d; }) (depsOf g);
+        operator = x: map (d: { key = d; }) (depsOf x.key);
+      });
+      onCycle = filter (g: elem g (reachableFrom g)) names;
+    in
+    missing ++ optional (onCycle != [ ]) "generators ${quoteAll onCycle}: dependency cycle";
+
+  # Shared generators are generated once for the whole fleet, so every machine must
+  # declare them the same way (what is generated: script, prompts, files, dependencies).
+  sharedProblems = machineGens:
+    let
+      records = concatMap
+        (m: map (g: { inherit m g; v = machineGens.${m}.${g}; })
+          (filter (g: machineGens.${m}.${g}.share == true) (attrNames machineGens.${m})))
+        (attrNames machineGens);
+      essence = v: toJSON {
+        inherit (v) script prompts dependencies validationHash;
+        files = mapAttrs (_: f: f.secret) v.files;
+      };
+      byGen = groupBy (r: r.g) records;
+      check = g:
+        let rs = byGen.${g}; first = head rs; e = essence first.v;
+            differing = filter (r: essence r.v != e) rs;
+        in optional (differing != [ ])
+          "shared generator ${quote g} is declared differently on machines ${quote first.m} and ${quote (head differing).m}";
+    in
+    concatMap check (attrNames byGen);
+
+  # ---------------------------------------------------------------- mkFleet
+
+  mkFleet =
+    { name
+    , machines ? { }
+    , inventoryFile ? null
+    , instances ? { }
+    , generators ? { }
+    , runtime ? null
+    , toplevelFor ? defaultToplevelFor
+    }:
+    let
+      inventory = readInventory inventoryFile;
+      combined = combineMachines (if isAttrs machines then machines else { }) inventory.machines;
+      normalized = mapAttrs (n: c: normalizeMachine toplevelFor n c.value) combined;
+      machineValues = mapAttrs (_: x: x.value) normalized;
+
+      # tag → machines carrying it
+      tagIndex = mapAttrs (_: rs: map (r: r.m) rs) (groupBy (r: r.t)
+        (concatMap (m: map (t: { inherit m t; }) machineValues.${m}.tags) (attrNames machineValues)));
+
+      resolvedInstances = mapAttrs (resolveInstance machineValues tagIndex) (if isAttrs instances then instances else { });
+      memberships = concatMap (i: resolvedInstances.${i}.memberships) (attrNames resolvedInstances);
+      machineSettings = settingsByMachine memberships;
+
+      decls = if isAttrs generators then generators else { };
+      # Attrset declarations are normalized once per machineClass (the only machine
+      # input they use), so N machines share one script derivation.
+      staticGens = mapAttrs
+        (g: spec: {
+          nixos = normalizeGenerator runtime "nixos" g spec;
+          darwin = normalizeGenerator runtime "darwin" g spec;
+        })
+        (filterAttrs (_: isAttrs) decls);
+
+      # The argument given to generator functions: never a NixOS/darwin configuration.
+      machineArg = m: {
+        name = m;
+        inherit (machineValues.${m}) machineClass system tags;
+        settings = machineSettings.${m} or { };
+      };
+
+      # One machine's generators → { gens = name → contract generator; problems; }.
+      # Problems of attrset declarations are reported once (below), not per machine.
+      generatorsOf = m:
+        let
+          arg = machineArg m;
+          cls = if arg.machineClass == "darwin" then "darwin" else "nixos";
+          # → [ { name; value = <generator or null>; problems; } ]
+          one = g:
+            let decl = decls.${g}; in
+            if isFunction decl then
+              let spec = decl arg; in
+              if spec == null then [ ] # null: this machine does not have the generator
+              else if !isAttrs spec then [{
+                name = g;
+                value = null;
+                problems = [ "generator ${quote g}: function must return an attribute set or null, got ${describe spec}" ];
+              }]
+              else optional (appliesTo arg spec) (
+                let n = normalizeGenerator runtime cls g spec; in {
+                  name = g;
+                  inherit (n) value;
+                  problems = n.problems ++ restrictionProblems machineValues tagIndex g spec;
+                })
+            else if isAttrs decl then
+              optional (appliesTo arg decl) { name = g; inherit (staticGens.${g}.${cls}) value; problems = [ ]; }
+            else [ ];
+          entries = concatMap one (attrNames decls);
+          gens = listToAttrs (map (e: { inherit (e) name value; }) (filter (e: e.value != null) entries));
+        in
+        {
+          inherit gens;
+          problems = concatMap (e: e.problems) entries ++ dependencyProblems decls gens;
+        };
+
+      perMachine = genAttrs (attrNames machineValues) generatorsOf;
+
+      machineGens = mapAttrs (_: x: x.gens) perMachine;
+
+      problems =
+        inventory.problems
+        ++ concatMap (m: combined.${m}.problems ++ normalized.${m}.problems) (attrNames combined)
+        ++ optional (!isString name) "fleet: name must be a string, got ${describe name}"
+        ++ concatMap (i: resolvedInstances.${i}.problems) (attrNames resolvedInstances)
+        # attrset declarations are checked once, whether or not any machine gets them
+        ++ concatMap (g: staticGens.${g}.nixos.problems ++ restrictionProblems machineValues tagIndex g decls.${g}) (attrNames staticGens)
+        ++ map (g: "generator ${quote g}: must be an attribute set or a function of the machine, got ${describe decls.${g}}")
+          (filter (g: !(isAttrs decls.${g} || isFunction decls.${g})) (attrNames decls))
+        ++ foldMachineProblems (concatMap (m: map (msg: { inherit msg; machine = m; }) perMachine.${m}.problems) (attrNames perMachine))
+        ++ sharedProblems machineGens;
+    in
+    {
+      schemaVersion = 1;
+      meta = { inherit name; };
+      machines = mapAttrs (m: v: v // { generators = machineGens.${m}; }) machineValues;
+      instances = mapAttrs (_: i: i.value) resolvedInstances;
+      overlays = [ ];
+      problems = uniqueStrings problems;
+    };
+
+in
+{
+  inherit mkFleet recursiveMerge secretPath defaultToplevelFor writeGeneratorScript;
+  inherit machineClasses promptTypes neededForValues;
+}
