@@ -20,6 +20,7 @@ fi
 n=$1
 dest=$2
 
+# shellcheck source=tests/e2e/nixlib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/nixlib.sh"
 
 if [ -e "$dest" ] && [ -n "$(ls -A "$dest" 2>/dev/null)" ]; then
