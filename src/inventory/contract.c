@@ -255,8 +255,8 @@ static int parse_instance(struct fl_instance *in, const char *name, json_t *obj)
 		if (get_strv(v, "machines", rp, &r->machines) < 0)
 			return -1;
 		json_t *s = json_object_get(v, "settings");
-		r->settings_json =
-		    json_dumps(s ? s : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+		/* A role without settings has empty ones. */
+		r->settings_json = s ? json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
 		if (!r->name || !r->settings_json)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}

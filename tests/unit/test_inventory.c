@@ -1,0 +1,232 @@
+/* Unit tests for the Nix bridge's pure parts and the contract reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fleet/error.h"
+#include "fleet/fileio.h"
+#include "fleet/inventory.h"
+#include "fleet/nix.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A section of ../shared/nix-outputs/nix-<v>.txt: the lines after "$ <cmd>" up to
+ * "(exit N)". */
+static char *nix_output(const char *version, const char *cmd)
+{
+	char path[4096];
+	const char *shared = getenv("FLEET_SHARED");
+	snprintf(path, sizeof(path), "%s/nix-outputs/nix-%s.txt", shared ? shared : "../../shared",
+	         version);
+	struct fl_buf b = FL_BUF_INIT;
+	assert_int_equal(fl_read_file(path, &b, 1 << 20), 0);
+	char marker[256];
+	snprintf(marker, sizeof(marker), "$ %s\n", cmd);
+	char *start = strstr(b.ptr, marker);
+	assert_non_null(start);
+	start += strlen(marker);
+	char *end = strstr(start, "(exit ");
+	assert_non_null(end);
+	char *out = strndup(start, (size_t)(end - start));
+	fl_buf_free(&b);
+	return out;
+}
+
+static void test_version(void **state)
+{
+	(void)state;
+	int v[3], lix;
+	assert_int_equal(fl_nix_parse_version("nix (Nix) 2.8.0\n", v, &lix), 0);
+	assert_int_equal(v[0] * 100 + v[1], 208);
+	assert_int_equal(lix, 0);
+	assert_int_equal(fl_nix_parse_version("nix (Nix) 2.26.3", v, &lix), 0);
+	assert_int_equal(v[1], 26);
+	assert_int_equal(fl_nix_parse_version("nix (Lix, like Nix) 2.91.1", v, &lix), 0);
+	assert_int_equal(lix, 1);
+	assert_int_equal(v[1], 91);
+	assert_int_equal(fl_nix_parse_version("bash: nix: not found", v, &lix), -1);
+}
+
+static void test_path_info_both_shapes(void **state)
+{
+	(void)state;
+	static const char *const versions[] = {"2.8", "2.26"};
+	for (int i = 0; i < 2; i++) {
+		char *text = nix_output(versions[i], "nix path-info -r --json "
+		                                     "/nix/store/"
+		                                     "dm5m0an0ycqbcyj9wnjc7q7ffyrdvzw0-toplevel");
+		char *json = strchr(text, '[') &&
+		                     (!strchr(text, '{') || strchr(text, '[') < strchr(text, '{'))
+		                 ? strchr(text, '[')
+		                 : strchr(text, '{');
+		struct fl_nix_path_info *v;
+		size_t n;
+		assert_int_equal(fl_nix_parse_path_info(json, strlen(json), &v, &n), 0);
+		assert_int_equal(n, 2);
+		int found = 0;
+		for (size_t k = 0; k < n; k++)
+			if (strstr(v[k].path, "-toplevel")) {
+				found = 1;
+				assert_int_equal(v[k].nrefs, 1);
+				assert_non_null(strstr(v[k].references[0], "dep-1.0"));
+				assert_int_equal(v[k].nar_size, 336);
+			}
+		assert_true(found);
+		fl_nix_path_info_free(v, n);
+		free(text);
+	}
+	struct fl_nix_path_info *v;
+	size_t n;
+	assert_int_equal(fl_nix_parse_path_info("42", 2, &v, &n), -1);
+	assert_int_equal(fl_nix_parse_path_info("[{}]", 4, &v, &n), -1);
+}
+
+static void test_build_json_both_shapes(void **state)
+{
+	(void)state;
+	static const char *const versions[] = {"2.8", "2.26"};
+	for (int i = 0; i < 2; i++) {
+		char *text = nix_output(versions[i],
+		                        "nix build --no-link --json .#packages.x86_64-linux.top");
+		char *json = strstr(text, "[{");
+		assert_non_null(json);
+		char *nl = strchr(json, '\n');
+		struct fl_buf out = FL_BUF_INIT;
+		assert_int_equal(
+		    fl_nix_parse_build_out(json, nl ? (size_t)(nl - json) : strlen(json), &out), 0);
+		assert_string_equal(out.ptr,
+		                    "/nix/store/dm5m0an0ycqbcyj9wnjc7q7ffyrdvzw0-toplevel");
+		fl_buf_free(&out);
+		free(text);
+	}
+}
+
+static void test_trim_error(void **state)
+{
+	(void)state;
+	static const char *const versions[] = {"2.8", "2.26"};
+	for (int i = 0; i < 2; i++) {
+		char *text = nix_output(versions[i], "nix eval --json .#typeerr");
+		struct fl_buf out = FL_BUF_INIT;
+		fl_nix_trim_error(text, &out);
+		assert_null(strstr(out.ptr, "warning:"));
+		assert_non_null(strstr(out.ptr, "error: cannot add a string to an integer"));
+		assert_non_null(strstr(out.ptr, "flake.nix:12:19"));
+		fl_buf_free(&out);
+		free(text);
+		text = nix_output(versions[i], "nix eval --json .#broken");
+		fl_nix_trim_error(text, &out);
+		assert_non_null(strstr(out.ptr, "this attribute is broken on purpose"));
+		assert_null(strstr(out.ptr, "Git tree"));
+		fl_buf_free(&out);
+		free(text);
+	}
+}
+
+static const char good[] =
+    "{\"schemaVersion\":1,\"meta\":{\"name\":\"t\"},"
+    "\"machines\":{\"web2\":{\"machineClass\":\"nixos\",\"system\":\"x86_64-linux\","
+    "\"tags\":[\"vps\",\"eu\"],\"deploy\":{\"targetHost\":\"root@web2\",\"wave\":1,"
+    "\"sshOptions\":[\"-p\",\"2222\"]},\"toplevel\":\"x.web2\",\"generators\":{\"ssh\":{"
+    "\"share\":false,\"dependencies\":[],\"prompts\":{\"pw\":{\"type\":\"hidden\"}},"
+    "\"files\":{\"key\":{\"secret\":true,\"mode\":\"0400\"}},\"script\":{\"drv\":\"/nix/store/"
+    "a.drv\",\"path\":\"/nix/store/a\"}}}},"
+    "\"web1\":{\"machineClass\":\"nixos\",\"system\":\"x86_64-linux\",\"tags\":[\"vps\"]},"
+    "\"mac\":{\"machineClass\":\"darwin\",\"system\":\"aarch64-darwin\"}},"
+    "\"instances\":{\"zt\":{\"module\":{\"name\":\"zerotier\",\"input\":null},\"roles\":{"
+    "\"peer\":{\"machines\":[\"web1\",\"web2\"],\"settings\":{\"a\":1}}}}},\"overlays\":[]}";
+
+static void test_contract_good(void **state)
+{
+	(void)state;
+	struct fl_inventory inv;
+	assert_int_equal(fl_inventory_parse(good, strlen(good), &inv), 0);
+	assert_int_equal(inv.nmachines, 3);
+	/* sorted by name */
+	assert_string_equal(inv.machines[0].name, "mac");
+	assert_string_equal(inv.machines[2].name, "web2");
+	const struct fl_machine *m = fl_inventory_machine(&inv, "web2");
+	assert_string_equal(m->target_host, "root@web2");
+	assert_int_equal(m->wave, 1);
+	assert_int_equal(m->ssh_options.n, 2);
+	assert_int_equal(m->ngenerators, 1);
+	assert_string_equal(m->generators[0].prompts[0].type, "hidden");
+	assert_int_equal(m->generators[0].files[0].secret, 1);
+	assert_string_equal(m->generators[0].script_drv, "/nix/store/a.drv");
+	assert_int_equal(inv.ninstances, 1);
+	assert_string_equal(inv.instances[0].roles[0].settings_json, "{\"a\":1}");
+	assert_int_equal(inv.problems.n, 0);
+
+	size_t *idx, n;
+	const char *sel[] = {"@vps"};
+	assert_int_equal(fl_inventory_select(&inv, sel, 1, &idx, &n), 0);
+	assert_int_equal(n, 2);
+	free(idx);
+	const char *sel2[] = {"web*", "mac"};
+	assert_int_equal(fl_inventory_select(&inv, sel2, 2, &idx, &n), 0);
+	assert_int_equal(n, 3);
+	free(idx);
+	const char *sel3[] = {"web1", "db*"};
+	assert_int_equal(fl_inventory_select(&inv, sel3, 2, &idx, &n), -1);
+	assert_non_null(strstr(fl_error_last()->message, "db*"));
+	assert_int_equal(fl_inventory_select(&inv, NULL, 0, &idx, &n), 0);
+	assert_int_equal(n, 3);
+	free(idx);
+	fl_inventory_free(&inv);
+}
+
+static void test_contract_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *needle;
+	} bad[] = {
+	    {"[]", "top level"},
+	    {"{}", "schemaVersion"},
+	    {"{\"schemaVersion\":2}", "schema version 2"},
+	    {"{\"schemaVersion\":1,\"machines\":[]}", "machines"},
+	    {"{\"schemaVersion\":1,\"machines\":{\"a\":{}}}", "machines.a.machineClass"},
+	    {"{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":\"nixos\",\"tags\":[1]}}}",
+	     "machines.a.tags[0]"},
+	    {"{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":\"nixos\",\"deploy\":{"
+	     "\"wave\":\"x\"}}}}",
+	     "wave"},
+	    {"{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":\"nixos\",\"generators\":{"
+	     "\"g\":{\"files\":{\"f\":{\"secret\":\"yes\"}}}}}}}",
+	     "machines.a.generators.g.files.f.secret"},
+	    {"{\"schemaVersion\":1,\"instances\":{\"i\":{\"roles\":{\"r\":{\"machines\":\"a\"}}}}}",
+	     "instances.i.roles.r.machines"},
+	    {"{\"schemaVersion\":1,", "bad JSON"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fl_inventory inv;
+		assert_int_equal(fl_inventory_parse(bad[i].json, strlen(bad[i].json), &inv), -1);
+		if (!strstr(fl_error_last()->message, bad[i].needle))
+			fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].json,
+			         fl_error_last()->message, bad[i].needle);
+	}
+	/* Semantic findings join the problem list instead of failing the read. */
+	const char *sem = "{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":\"bsd\"}},"
+	                  "\"instances\":{\"i\":{\"roles\":{\"r\":{\"machines\":[\"ghost\"]}}}}}";
+	struct fl_inventory inv;
+	assert_int_equal(fl_inventory_parse(sem, strlen(sem), &inv), 0);
+	assert_int_equal(inv.problems.n, 2);
+	fl_inventory_free(&inv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_path_info_both_shapes),
+	    cmocka_unit_test(test_build_json_both_shapes),
+	    cmocka_unit_test(test_trim_error),
+	    cmocka_unit_test(test_contract_good),
+	    cmocka_unit_test(test_contract_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
