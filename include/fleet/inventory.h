@@ -70,6 +70,9 @@ struct fl_inventory {
 	struct fl_instance *instances;
 	size_t ninstances;
 	struct fl_strv problems; /* validation problems the Nix library found */
+	char *arena;           /* when set, every string above points into it (a cache snapshot) */
+	char *gen_arena;       /* likewise for the generators, read separately */
+	int generators_loaded; /* 0 when loaded from the cache without generators */
 };
 
 /* Reads the contract's JSON. Strict about types ("machines.web1.tags[2]: expected a
@@ -89,6 +92,7 @@ struct fl_inventory_load {
 	const char *flake; /* absolute path */
 	const struct fl_nix *nix;
 	int no_cache;
+	int want_generators; /* a warm read skips generators unless asked for */
 	int cache_hit;         /* out */
 	char cache_path[4096]; /* out: the cache file used, if any */
 };

@@ -103,18 +103,39 @@ int cli_machines_table(const struct fl_inventory *inv, const size_t *idx, size_t
 			json_array_append_new(a, cli_machine_json(&inv->machines[idx[i]], 0));
 		return cli_print_json(a);
 	}
+	/* Straight to stdio: with a thousand machines, per-cell allocations would show. */
 	static const char *const header[] = {"MACHINE", "CLASS", "SYSTEM", "TAGS", "TARGET"};
-	struct cli_table t;
-	cli_table_init(&t, 5, header);
+	size_t w[4] = {strlen(header[0]), strlen(header[1]), strlen(header[2]), strlen(header[3])};
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_machine *m = &inv->machines[idx[i]];
-		char *tags = join(&m->tags, ",");
-		const char *row[] = {m->name, m->machine_class, m->system,
-		                     tags && *tags ? tags : "-", m->target_host};
-		cli_table_row(&t, row);
-		free(tags);
+		size_t tl = m->tags.n ? m->tags.n - 1 : 1;
+		for (size_t t = 0; t < m->tags.n; t++)
+			tl += strlen(m->tags.v[t]);
+		size_t cols[4] = {strlen(m->name), strlen(m->machine_class),
+		                  m->system ? strlen(m->system) : 1, tl};
+		for (int c = 0; c < 4; c++)
+			if (cols[c] > w[c])
+				w[c] = cols[c];
 	}
-	cli_table_print(&t);
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", (int)w[0], header[0], (int)w[1], header[1],
+	       (int)w[2], header[2], (int)w[3], header[3], header[4]);
+	for (size_t i = 0; i < n; i++) {
+		const struct fl_machine *m = &inv->machines[idx[i]];
+		printf("%-*s  %-*s  %-*s  ", (int)w[0], m->name, (int)w[1], m->machine_class,
+		       (int)w[2], m->system ? m->system : "-");
+		size_t tl = 0;
+		for (size_t t = 0; t < m->tags.n; t++) {
+			if (t)
+				putchar(',');
+			fputs(m->tags.v[t], stdout);
+			tl += strlen(m->tags.v[t]) + (t ? 1 : 0);
+		}
+		if (!m->tags.n) {
+			putchar('-');
+			tl = 1;
+		}
+		printf("%*s  %s\n", (int)(w[3] - tl), "", m->target_host ? m->target_host : "-");
+	}
 	return CLI_EXIT_OK;
 }
 
@@ -144,8 +165,10 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 	return -1;
 }
 
-#define SETUP(cmd, min, max, allow_problems)                                                       \
-	struct cli_flake ctx = {0};                                                                \
+#define SETUP(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 0)
+#define SETUP_GENERATORS(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 1)
+#define SETUP_(cmd, min, max, allow_problems, generators)                                          \
+	struct cli_flake ctx = {.want_generators = (generators)};                                  \
 	char **pos;                                                                                \
 	int npos, rc = parse(&(cmd), argc, argv, &ctx, &pos, &npos, NULL);                         \
 	if (rc >= 0)                                                                               \
@@ -176,7 +199,7 @@ out:
 
 static int inventory_show(int argc, char **argv)
 {
-	SETUP(show_cmd, 1, 1, 0);
+	SETUP_GENERATORS(show_cmd, 1, 1, 0);
 	const struct fl_machine *m = fl_inventory_machine(inv, pos[0]);
 	if (!m) {
 		rc = cli_fail("no machine named \"%s\" (see fleet inventory list)", pos[0]);

@@ -40,8 +40,10 @@ int cli_flake_load(struct cli_flake *ctx, int allow_problems)
 	ctx->nix.timeout_sec = 3600;
 	if (fl_flake_find(ctx->flake_arg, &ctx->flake) < 0)
 		return cli_fail_lib();
-	struct fl_inventory_load ld = {
-	    .flake = ctx->flake.ptr, .nix = &ctx->nix, .no_cache = ctx->no_cache};
+	struct fl_inventory_load ld = {.flake = ctx->flake.ptr,
+	                               .nix = &ctx->nix,
+	                               .no_cache = ctx->no_cache,
+	                               .want_generators = ctx->want_generators};
 	if (fl_inventory_load(&ld, &ctx->inv) < 0) {
 		fl_error_prefix("%s: ", ctx->flake.ptr);
 		return cli_fail_lib();

@@ -27,6 +27,7 @@ enum { CLI_OPT_FLAKE = 300, CLI_OPT_NO_CACHE, CLI_OPT_OPTION, CLI_OPT_JSON };
 struct cli_flake {
 	const char *flake_arg;
 	int no_cache, json;
+	int want_generators;  /* set before cli_flake_load by commands that show generators */
 	const char **options; /* name, value pairs for nix */
 	size_t noptions;
 	struct fl_nix nix;

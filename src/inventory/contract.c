@@ -2,6 +2,7 @@
  * the JSON path of anything wrong in the message. */
 #include "fleet/error.h"
 #include "fleet/inventory.h"
+#include "inventory/snapshot.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -382,6 +383,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		}
 	}
 	rc = check_semantics(out);
+	out->generators_loaded = 1;
 out:
 	json_decref(root);
 	if (rc < 0)
@@ -389,61 +391,84 @@ out:
 	return rc;
 }
 
-static void generator_free(struct fl_generator *g)
+/* Strings of a snapshot live in its arena; strings of a parsed output are owned. */
+#define SFREE(s)                                                                                   \
+	do {                                                                                       \
+		if (owned)                                                                         \
+			free(s);                                                                   \
+	} while (0)
+
+static void strv_release(struct fl_strv *v, int owned)
 {
-	free(g->name);
-	fl_strv_free(&g->dependencies);
-	free(g->validation_hash);
+	for (size_t i = 0; i < v->n; i++)
+		SFREE(v->v[i]);
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
+static void generator_free(struct fl_generator *g, int owned)
+{
+	SFREE(g->name);
+	strv_release(&g->dependencies, owned);
+	SFREE(g->validation_hash);
 	for (size_t i = 0; i < g->nprompts; i++) {
-		free(g->prompts[i].name);
-		free(g->prompts[i].description);
-		free(g->prompts[i].type);
+		SFREE(g->prompts[i].name);
+		SFREE(g->prompts[i].description);
+		SFREE(g->prompts[i].type);
 	}
 	free(g->prompts);
 	for (size_t i = 0; i < g->nfiles; i++) {
-		free(g->files[i].name);
-		free(g->files[i].owner);
-		free(g->files[i].group);
-		free(g->files[i].mode);
-		free(g->files[i].needed_for);
+		SFREE(g->files[i].name);
+		SFREE(g->files[i].owner);
+		SFREE(g->files[i].group);
+		SFREE(g->files[i].mode);
+		SFREE(g->files[i].needed_for);
 	}
 	free(g->files);
-	free(g->script_drv);
-	free(g->script_path);
+	SFREE(g->script_drv);
+	SFREE(g->script_path);
 }
 
 void fl_inventory_free(struct fl_inventory *inv)
 {
+	inventory_release(inv, inv->arena == NULL);
+}
+
+void inventory_release(struct fl_inventory *inv, int owned)
+{
 	for (size_t i = 0; i < inv->nmachines; i++) {
 		struct fl_machine *m = &inv->machines[i];
-		free(m->name);
-		free(m->machine_class);
-		free(m->system);
-		free(m->toplevel);
-		fl_strv_free(&m->tags);
-		free(m->target_host);
-		free(m->build_host);
-		fl_strv_free(&m->ssh_options);
+		SFREE(m->name);
+		SFREE(m->machine_class);
+		SFREE(m->system);
+		SFREE(m->toplevel);
+		strv_release(&m->tags, owned);
+		SFREE(m->target_host);
+		SFREE(m->build_host);
+		strv_release(&m->ssh_options, owned);
 		for (size_t g = 0; g < m->ngenerators; g++)
-			generator_free(&m->generators[g]);
+			generator_free(&m->generators[g], owned && !inv->gen_arena);
 		free(m->generators);
 	}
 	free(inv->machines);
 	for (size_t i = 0; i < inv->ninstances; i++) {
 		struct fl_instance *in = &inv->instances[i];
-		free(in->name);
-		free(in->module_name);
-		free(in->module_input);
+		SFREE(in->name);
+		SFREE(in->module_name);
+		SFREE(in->module_input);
 		for (size_t r = 0; r < in->nroles; r++) {
-			free(in->roles[r].name);
-			fl_strv_free(&in->roles[r].machines);
-			free(in->roles[r].settings_json);
+			SFREE(in->roles[r].name);
+			strv_release(&in->roles[r].machines, owned);
+			SFREE(in->roles[r].settings_json);
 		}
 		free(in->roles);
 	}
 	free(inv->instances);
-	free(inv->name);
-	fl_strv_free(&inv->problems);
+	SFREE(inv->name);
+	strv_release(&inv->problems, owned);
+	free(inv->arena);
+	free(inv->gen_arena);
 	memset(inv, 0, sizeof(*inv));
 }
 

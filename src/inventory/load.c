@@ -4,8 +4,10 @@
 #include "fleet/fileio.h"
 #include "fleet/git.h"
 #include "fleet/inventory.h"
+#include "inventory/snapshot.h"
 
 #include <dirent.h>
+#include <time.h>
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
@@ -98,7 +100,8 @@ static int hash_tree(crypto_hash_sha256_state *h, const char *dir, size_t *count
 	return rc;
 }
 
-int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex[65])
+static int cache_key(const char *flake, const struct fl_nix *nix, char hex[65],
+                     struct fl_strv *watch)
 {
 	crypto_hash_sha256_state h;
 	if (sodium_init() < 0)
@@ -112,7 +115,7 @@ int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex
 	if (nix_identity(nix, &h) < 0)
 		return -1;
 	uint8_t digest[32];
-	int rc = fl_git_state_digest(flake, digest);
+	int rc = fl_git_state_digest(flake, digest, watch);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
@@ -139,6 +142,103 @@ int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex
 	return 0;
 }
 
+int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex[65])
+{
+	return cache_key(flake, nix, hex, NULL);
+}
+
+/* The stamp of a flake: which content key its files had the last time, and the stat
+ * data of every file that could change it. When none changed, the key is known without
+ * loading libgit2 or reading a file. */
+static int stamp_id(const char *flake, const struct fl_nix *nix, char hex[65])
+{
+	crypto_hash_sha256_state h;
+	uint8_t d[32];
+	crypto_hash_sha256_init(&h);
+	feed(&h, CACHE_VERSION "-stamp");
+	feed(&h, flake);
+	if (nix_identity(nix, &h) < 0)
+		return -1;
+	crypto_hash_sha256_final(&h, d);
+	sodium_bin2hex(hex, 65, d, sizeof(d));
+	return 0;
+}
+
+static int stat_line(struct fl_buf *b, const char *path)
+{
+	struct stat st;
+	if (strchr(path, '\n'))
+		return -1; /* cannot be written down: no stamp */
+	if (lstat(path, &st) != 0)
+		return fl_buf_printf(b, "- %s\n", path);
+	return fl_buf_printf(b, "%lld %ld %lld %llu %s\n", (long long)st.st_mtim.tv_sec,
+	                     (long)st.st_mtim.tv_nsec, (long long)st.st_size,
+	                     (unsigned long long)st.st_ino, path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void stamp_write(const char *path, const char *key, struct fl_strv *watch)
+{
+	struct fl_buf b = FL_BUF_INIT;
+	qsort(watch->v, watch->n, sizeof(char *), cmp_str);
+	fl_buf_printf(&b, "fleet-stamp 1\nkey %s\nwritten %lld\n", key, (long long)time(NULL));
+	for (size_t i = 0; i < watch->n; i++) {
+		if (i && strcmp(watch->v[i], watch->v[i - 1]) == 0)
+			continue;
+		if (stat_line(&b, watch->v[i]) < 0) {
+			fl_buf_free(&b);
+			return;
+		}
+	}
+	if (fl_write_file_atomic(path, b.ptr, b.len, 0600, 0) < 0)
+		fl_error_clear();
+	fl_buf_free(&b);
+}
+
+/* Returns 1 and the key if every watched file is as the stamp says. */
+static int stamp_check(const char *path, char key[65])
+{
+	struct fl_buf b = FL_BUF_INIT, want = FL_BUF_INIT;
+	long long written = 0;
+	int ok = 0;
+	if (fl_read_file(path, &b, 64u << 20) < 0) {
+		fl_error_clear();
+		return 0;
+	}
+	char *line = b.ptr;
+	if (!line || strncmp(line, "fleet-stamp 1\n", 14) != 0 ||
+	    sscanf(line + 14, "key %64s\nwritten %lld\n", key, &written) != 2 || strlen(key) != 64)
+		goto out;
+	for (int skip = 0; skip < 3 && line; skip++)
+		line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
+	while (line && *line) {
+		char *nl = strchr(line, '\n');
+		if (!nl)
+			goto out;
+		*nl = '\0';
+		const char *p = line[0] == '-' ? line + 2 : strchr(line, '/');
+		if (!p)
+			goto out;
+		fl_buf_clear(&want);
+		if (stat_line(&want, p) < 0 || want.len != (size_t)(nl - line) + 1 ||
+		    memcmp(want.ptr, line, want.len - 1) != 0)
+			goto out; /* changed */
+		/* Racy: a file changed within a second of the stamp may change again unseen. */
+		if (line[0] != '-' && atoll(line) >= written - 1)
+			goto out;
+		line = nl + 1;
+	}
+	ok = 1;
+out:
+	fl_buf_free(&want);
+	fl_buf_free(&b);
+	return ok;
+}
+
 static int cache_dir(char *out, size_t cap)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -161,42 +261,90 @@ static int cache_dir(char *out, size_t cap)
 	return 0;
 }
 
+/* path is the core part; path with ".gen" appended holds the generators. */
+static int read_snapshot(const char *path, int want_generators, struct fl_inventory *out)
+{
+	struct fl_buf data = FL_BUF_INIT, gens = FL_BUF_INIT;
+	char gpath[4200];
+	int rc = fl_read_file(path, &data, 1u << 30);
+	if (rc == 0 && data.ptr) {
+		rc = inventory_snapshot_read(data.ptr, data.len, out);
+		if (rc == 0)
+			data.ptr = NULL; /* now the inventory's arena */
+	} else {
+		rc = -1;
+	}
+	if (rc == 0 && want_generators) {
+		snprintf(gpath, sizeof(gpath), "%s.gen", path);
+		rc = fl_read_file(gpath, &gens, 1u << 30);
+		if (rc == 0 && gens.ptr &&
+		    inventory_snapshot_read_generators(gens.ptr, gens.len, out) == 0)
+			gens.ptr = NULL;
+		else {
+			rc = -1;
+			fl_inventory_free(out);
+		}
+	}
+	fl_buf_free(&data);
+	fl_buf_free(&gens);
+	if (rc < 0)
+		fl_error_clear(); /* a missing or damaged entry is a miss */
+	return rc;
+}
+
+static int evaluate(struct fl_inventory_load *ld, struct fl_inventory *out)
+{
+	struct fl_buf json = FL_BUF_INIT;
+	int rc = fl_nix_eval_json(ld->nix, ld->flake, "fleet", &json);
+	if (rc == 0)
+		rc = fl_inventory_parse(json.ptr ? json.ptr : "", json.len, out);
+	fl_buf_free(&json);
+	return rc;
+}
+
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 {
-	char hex[65], dir[3000];
+	char key[65], id[65], dir[3000], stamp[3200];
 	ld->cache_hit = 0;
 	ld->cache_path[0] = '\0';
-	int cacheable = !ld->no_cache && cache_dir(dir, sizeof(dir)) == 0;
-	if (cacheable) {
-		int rc = fl_inventory_cache_key(ld->flake, ld->nix, hex);
-		if (rc < 0)
-			return -1;
-		cacheable = rc == 0;
-	}
-	if (cacheable) {
-		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.json", dir, hex);
-		struct fl_buf data = FL_BUF_INIT;
-		if (fl_read_file(ld->cache_path, &data, 1u << 30) == 0 &&
-		    fl_inventory_parse(data.ptr ? data.ptr : "", data.len, out) == 0) {
-			fl_buf_free(&data);
+	if (ld->no_cache || cache_dir(dir, sizeof(dir)) < 0 || stamp_id(ld->flake, ld->nix, id) < 0)
+		return evaluate(ld, out);
+	snprintf(stamp, sizeof(stamp), "%s/%s.stamp", dir, id);
+	/* Quick path: nothing the key depends on moved since the last run. */
+	if (stamp_check(stamp, key)) {
+		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, key);
+		if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
 			ld->cache_hit = 1;
 			return 0;
 		}
-		/* A missing or unreadable entry is a miss. */
-		fl_error_clear();
-		fl_buf_free(&data);
 	}
-	struct fl_buf json = FL_BUF_INIT;
-	if (fl_nix_eval_json(ld->nix, ld->flake, "fleet", &json) < 0) {
-		fl_buf_free(&json);
-		return -1;
+	struct fl_strv watch = {0};
+	int rc = cache_key(ld->flake, ld->nix, key, &watch);
+	if (rc != 0) {
+		fl_strv_free(&watch);
+		return rc < 0 ? -1 : evaluate(ld, out); /* 1: too large to fingerprint */
 	}
-	if (fl_inventory_parse(json.ptr ? json.ptr : "", json.len, out) < 0) {
-		fl_buf_free(&json);
-		return -1;
+	snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, key);
+	if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
+		ld->cache_hit = 1;
+	} else {
+		if (evaluate(ld, out) < 0) {
+			fl_strv_free(&watch);
+			return -1;
+		}
+		struct fl_buf snap = FL_BUF_INIT, gens = FL_BUF_INIT;
+		char gpath[4200];
+		snprintf(gpath, sizeof(gpath), "%s.gen", ld->cache_path);
+		/* Generators first: a core part is only trusted with its generators beside it. */
+		if (inventory_snapshot_write(out, &snap, &gens) < 0 ||
+		    fl_write_file_atomic(gpath, gens.ptr, gens.len, 0600, 0) < 0 ||
+		    fl_write_file_atomic(ld->cache_path, snap.ptr, snap.len, 0600, 0) < 0)
+			fl_error_clear(); /* a cache that cannot be written is only slower */
+		fl_buf_free(&snap);
+		fl_buf_free(&gens);
 	}
-	if (cacheable && fl_write_file_atomic(ld->cache_path, json.ptr, json.len, 0600, 0) < 0)
-		fl_error_clear(); /* a cache that cannot be written is only slower */
-	fl_buf_free(&json);
+	if (watch.n)
+		stamp_write(stamp, key, &watch);
+	fl_strv_free(&watch);
 	return 0;
 }

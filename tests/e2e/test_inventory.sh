@@ -108,6 +108,22 @@ check "--no-cache evaluates" test "$(calls)" = $((calls_before + 1))
 "$FLEET" inventory list --option allow-import-from-derivation=false >/dev/null 2>&1
 check "--option reaches nix" grep -q -- '--option allow-import-from-derivation false' "$T/nix-calls"
 
+# the quick path: once files are older than the stamp, a hit needs only stat calls
+sleep 2
+"$FLEET" inventory list >/dev/null 2>&1
+calls_before=$(calls)
+"$FLEET" inventory list >/dev/null 2>&1
+"$FLEET" inventory show cinnabar >/dev/null 2>&1
+check "quick path: still no nix" test "$(calls)" = "$calls_before"
+run "$FLEET" inventory show cinnabar --json
+check "quick path: generators are there when asked for" test "$(json 'len(d["generators"])')" -ge 3
+echo "# edited again" >>flake.nix
+"$FLEET" inventory list >/dev/null 2>&1
+check "quick path: an edit is still a miss" test "$(calls)" = $((calls_before + 1))
+for f in "$XDG_CACHE_HOME"/fleet/eval/*.snap; do printf 'garbage' >"$f"; done
+run "$FLEET" machines list --json
+check "a damaged cache entry: evaluated again, same answer" sh -c "[ $RC = 0 ] && [ \$(wc -l <'$T/nix-calls') = $((calls_before + 2)) ]"
+
 # --- machines create -------------------------------------------------------------------------
 fleet_fixture with-inventory-json "$T/inv" >/dev/null
 cd "$T/inv" || exit 1

@@ -9,6 +9,7 @@
 #include "fleet/fileio.h"
 #include "fleet/inventory.h"
 #include "fleet/nix.h"
+#include "inventory/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,54 @@ static void test_contract_errors(void **state)
 	fl_inventory_free(&inv);
 }
 
+static void test_snapshot_round_trip(void **state)
+{
+	(void)state;
+	struct fl_inventory inv, back;
+	struct fl_buf core = FL_BUF_INIT, gens = FL_BUF_INIT;
+	assert_int_equal(fl_inventory_parse(good, strlen(good), &inv), 0);
+	assert_int_equal(inventory_snapshot_write(&inv, &core, &gens), 0);
+	char *c = malloc(core.len), *g = malloc(gens.len);
+	memcpy(c, core.ptr, core.len);
+	memcpy(g, gens.ptr, gens.len);
+	assert_int_equal(inventory_snapshot_read(c, core.len, &back), 0);
+	assert_int_equal(back.generators_loaded, 0);
+	assert_int_equal(inventory_snapshot_read_generators(g, gens.len, &back), 0);
+	assert_int_equal(back.nmachines, inv.nmachines);
+	for (size_t i = 0; i < inv.nmachines; i++) {
+		assert_string_equal(back.machines[i].name, inv.machines[i].name);
+		assert_int_equal(back.machines[i].tags.n, inv.machines[i].tags.n);
+		assert_int_equal(back.machines[i].ngenerators, inv.machines[i].ngenerators);
+		assert_int_equal(back.machines[i].wave, inv.machines[i].wave);
+	}
+	const struct fl_machine *m = fl_inventory_machine(&back, "web2");
+	assert_string_equal(m->generators[0].files[0].mode, "0400");
+	assert_string_equal(m->generators[0].script_path, "/nix/store/a");
+	assert_string_equal(back.instances[0].roles[0].settings_json, "{\"a\":1}");
+	fl_inventory_free(&back);
+	/* Every truncation of either part fails cleanly. */
+	for (size_t cut = 0; cut < core.len; cut++) {
+		char *t = malloc(cut + 1);
+		memcpy(t, core.ptr, cut);
+		if (inventory_snapshot_read(t, cut, &back) == 0)
+			fail_msg("a core snapshot cut at %zu read", cut);
+		free(t);
+	}
+	for (size_t cut = 0; cut < gens.len; cut++) {
+		char *t = malloc(core.len), *u = malloc(cut + 1);
+		memcpy(t, core.ptr, core.len);
+		memcpy(u, gens.ptr, cut);
+		assert_int_equal(inventory_snapshot_read(t, core.len, &back), 0);
+		if (inventory_snapshot_read_generators(u, cut, &back) == 0)
+			fail_msg("a generators snapshot cut at %zu read", cut);
+		free(u);
+		fl_inventory_free(&back);
+	}
+	fl_inventory_free(&inv);
+	fl_buf_free(&core);
+	fl_buf_free(&gens);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_trim_error),
 	    cmocka_unit_test(test_contract_good),
 	    cmocka_unit_test(test_contract_errors),
+	    cmocka_unit_test(test_snapshot_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
