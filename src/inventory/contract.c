@@ -4,10 +4,17 @@
 #include "fleet/inventory.h"
 #include "inventory/snapshot.h"
 
-#include <jansson.h>
+#include "fleet/jsonread.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Members of an object and items of an array, in order. */
+#define JV_OBJECT_FOREACH(obj, idx, key, val)                                                      \
+	for (size_t idx = 0;                                                                       \
+	     idx < (obj)->n && ((key) = (obj)->keys[idx], (val) = &(obj)->items[idx], 1); idx++)
+#define JV_ARRAY_FOREACH(arr, idx, val)                                                            \
+	for ((idx) = 0; (idx) < (arr)->n && ((val) = &(arr)->items[idx], 1); (idx)++)
 
 void fl_strv_free(struct fl_strv *v)
 {
@@ -23,73 +30,75 @@ static int bad(const char *path, const char *what)
 	return fl_error_set(FL_E_INVALID, "fleet output: %s: expected %s", path, what);
 }
 
-static int get_str(json_t *obj, const char *key, const char *path, int required, char **out)
+static int get_str(const struct fl_jv *obj, const char *key, const char *path, int required,
+                   char **out)
 {
-	json_t *v = json_object_get(obj, key);
-	if (!v || json_is_null(v)) {
+	const struct fl_jv *v = fl_jv_get(obj, key);
+	if (!v || (v)->type == FL_JV_NULL) {
 		if (required)
 			return fl_error_set(FL_E_INVALID, "fleet output: %s.%s is missing", path,
 			                    key);
 		return 0;
 	}
-	if (!json_is_string(v)) {
+	if (!((v) && (v)->type == FL_JV_STR)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "a string");
 	}
-	*out = strdup(json_string_value(v));
+	*out = strdup((v)->str);
 	return *out ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
 }
 
-static int get_bool(json_t *obj, const char *key, const char *path, int dflt, int *out)
+static int get_bool(const struct fl_jv *obj, const char *key, const char *path, int dflt, int *out)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct fl_jv *v = fl_jv_get(obj, key);
 	*out = dflt;
-	if (!v || json_is_null(v))
+	if (!v || (v)->type == FL_JV_NULL)
 		return 0;
-	if (!json_is_boolean(v)) {
+	if (!((v) && (v)->type == FL_JV_BOOL)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "true or false");
 	}
-	*out = json_is_true(v);
+	*out = (v)->boolean;
 	return 0;
 }
 
-static int get_strv(json_t *obj, const char *key, const char *path, struct fl_strv *out)
+static int get_strv(const struct fl_jv *obj, const char *key, const char *path, struct fl_strv *out)
 {
-	json_t *v = json_object_get(obj, key);
-	if (!v || json_is_null(v))
+	const struct fl_jv *v = fl_jv_get(obj, key);
+	if (!v || (v)->type == FL_JV_NULL)
 		return 0;
 	char p[2048];
 	snprintf(p, sizeof(p), "%s.%s", path, key);
-	if (!json_is_array(v))
+	if (!((v) && (v)->type == FL_JV_ARR))
 		return bad(p, "a list of strings");
-	out->v = calloc(json_array_size(v) + 1, sizeof(char *));
+	out->v = calloc((v)->n + 1, sizeof(char *));
 	if (!out->v)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	size_t i;
-	json_t *e;
-	json_array_foreach(v, i, e)
+	const struct fl_jv *e;
+	JV_ARRAY_FOREACH(v, i, e)
 	{
-		if (!json_is_string(e)) {
+		if (!((e) && (e)->type == FL_JV_STR)) {
 			char q[2100];
 			snprintf(q, sizeof(q), "%s[%zu]", p, i);
 			return bad(q, "a string");
 		}
-		if (!(out->v[out->n++] = strdup(json_string_value(e))))
+		if (!(out->v[out->n++] = strdup((e)->str)))
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
 
-static json_t *get_obj(json_t *obj, const char *key, const char *path, int *err)
+static const struct fl_jv *get_obj(const struct fl_jv *obj, const char *key, const char *path,
+                                   int *err)
 {
-	json_t *v = json_object_get(obj, key);
+	const struct fl_jv *v = fl_jv_get(obj, key);
 	*err = 0;
-	if (!v || json_is_null(v))
+	if (!v || (v)->type == FL_JV_NULL)
 		return NULL;
-	if (!json_is_object(v)) {
+	if (!((v) && (v)->type == FL_JV_OBJ)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		*err = bad(p, "an attribute set");
@@ -98,11 +107,12 @@ static json_t *get_obj(json_t *obj, const char *key, const char *path, int *err)
 	return v;
 }
 
-static int parse_generator(struct fl_generator *g, const char *name, json_t *obj, const char *mpath)
+static int parse_generator(struct fl_generator *g, const char *name, const struct fl_jv *obj,
+                           const char *mpath)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s.generators.%s", mpath, name);
-	if (!json_is_object(obj))
+	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(g->name = strdup(name)))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -111,27 +121,27 @@ static int parse_generator(struct fl_generator *g, const char *name, json_t *obj
 	    get_strv(obj, "dependencies", path, &g->dependencies) < 0 ||
 	    get_str(obj, "validationHash", path, 0, &g->validation_hash) < 0)
 		return -1;
-	json_t *script = get_obj(obj, "script", path, &err);
+	const struct fl_jv *script = get_obj(obj, "script", path, &err);
 	if (err)
 		return -1;
 	if (script && (get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
 	               get_str(script, "path", path, 0, &g->script_path) < 0))
 		return -1;
-	json_t *prompts = get_obj(obj, "prompts", path, &err);
+	const struct fl_jv *prompts = get_obj(obj, "prompts", path, &err);
 	if (err)
 		return -1;
 	if (prompts) {
-		g->prompts = calloc(json_object_size(prompts) + 1, sizeof(*g->prompts));
+		g->prompts = calloc((prompts)->n + 1, sizeof(*g->prompts));
 		if (!g->prompts)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
-		json_t *v;
-		json_object_foreach(prompts, k, v)
+		const struct fl_jv *v;
+		JV_OBJECT_FOREACH(prompts, it1, k, v)
 		{
 			struct fl_prompt *p = &g->prompts[g->nprompts++];
 			char pp[1200];
 			snprintf(pp, sizeof(pp), "%s.prompts.%s", path, k);
-			if (!json_is_object(v))
+			if (!((v) && (v)->type == FL_JV_OBJ))
 				return bad(pp, "an attribute set");
 			p->name = strdup(k);
 			if (get_str(v, "description", pp, 0, &p->description) < 0 ||
@@ -142,21 +152,21 @@ static int parse_generator(struct fl_generator *g, const char *name, json_t *obj
 				p->type = strdup("line");
 		}
 	}
-	json_t *files = get_obj(obj, "files", path, &err);
+	const struct fl_jv *files = get_obj(obj, "files", path, &err);
 	if (err)
 		return -1;
 	if (files) {
-		g->files = calloc(json_object_size(files) + 1, sizeof(*g->files));
+		g->files = calloc((files)->n + 1, sizeof(*g->files));
 		if (!g->files)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
-		json_t *v;
-		json_object_foreach(files, k, v)
+		const struct fl_jv *v;
+		JV_OBJECT_FOREACH(files, it2, k, v)
 		{
 			struct fl_gen_file *f = &g->files[g->nfiles++];
 			char fp[1200];
 			snprintf(fp, sizeof(fp), "%s.files.%s", path, k);
-			if (!json_is_object(v))
+			if (!((v) && (v)->type == FL_JV_OBJ))
 				return bad(fp, "an attribute set");
 			f->name = strdup(k);
 			if (get_bool(v, "secret", fp, 1, &f->secret) < 0 ||
@@ -171,11 +181,11 @@ static int parse_generator(struct fl_generator *g, const char *name, json_t *obj
 	return 0;
 }
 
-static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
+static int parse_machine(struct fl_machine *m, const char *name, const struct fl_jv *obj)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "machines.%s", name);
-	if (!json_is_object(obj))
+	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(m->name = strdup(name)))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -185,7 +195,7 @@ static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
 	    get_str(obj, "toplevel", path, 0, &m->toplevel) < 0 ||
 	    get_strv(obj, "tags", path, &m->tags) < 0)
 		return -1;
-	json_t *deploy = get_obj(obj, "deploy", path, &err);
+	const struct fl_jv *deploy = get_obj(obj, "deploy", path, &err);
 	if (err)
 		return -1;
 	if (deploy) {
@@ -195,23 +205,23 @@ static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
 		    get_str(deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
 		    get_strv(deploy, "sshOptions", dp, &m->ssh_options) < 0)
 			return -1;
-		json_t *w = json_object_get(deploy, "wave");
-		if (w && !json_is_null(w)) {
-			if (!json_is_integer(w))
+		const struct fl_jv *w = fl_jv_get(deploy, "wave");
+		if (w && !(w)->type == FL_JV_NULL) {
+			if (!((w) && (w)->type == FL_JV_NUM && (w)->is_int))
 				return bad(dp, "an integer wave");
-			m->wave = (long)json_integer_value(w);
+			m->wave = (long)(w)->integer;
 		}
 	}
-	json_t *gens = get_obj(obj, "generators", path, &err);
+	const struct fl_jv *gens = get_obj(obj, "generators", path, &err);
 	if (err)
 		return -1;
 	if (gens) {
-		m->generators = calloc(json_object_size(gens) + 1, sizeof(*m->generators));
+		m->generators = calloc((gens)->n + 1, sizeof(*m->generators));
 		if (!m->generators)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
-		json_t *v;
-		json_object_foreach(gens, k, v)
+		const struct fl_jv *v;
+		JV_OBJECT_FOREACH(gens, it3, k, v)
 		{
 			if (parse_generator(&m->generators[m->ngenerators++], k, v, path) < 0)
 				return -1;
@@ -220,44 +230,44 @@ static int parse_machine(struct fl_machine *m, const char *name, json_t *obj)
 	return 0;
 }
 
-static int parse_instance(struct fl_instance *in, const char *name, json_t *obj)
+static int parse_instance(struct fl_instance *in, const char *name, const struct fl_jv *obj)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "instances.%s", name);
-	if (!json_is_object(obj))
+	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(in->name = strdup(name)))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	int err;
-	json_t *mod = get_obj(obj, "module", path, &err);
+	const struct fl_jv *mod = get_obj(obj, "module", path, &err);
 	if (err)
 		return -1;
 	if (mod && (get_str(mod, "name", path, 0, &in->module_name) < 0 ||
 	            get_str(mod, "input", path, 0, &in->module_input) < 0))
 		return -1;
-	json_t *roles = get_obj(obj, "roles", path, &err);
+	const struct fl_jv *roles = get_obj(obj, "roles", path, &err);
 	if (err)
 		return -1;
 	if (!roles)
 		return 0;
-	in->roles = calloc(json_object_size(roles) + 1, sizeof(*in->roles));
+	in->roles = calloc((roles)->n + 1, sizeof(*in->roles));
 	if (!in->roles)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	const char *k;
-	json_t *v;
-	json_object_foreach(roles, k, v)
+	const struct fl_jv *v;
+	JV_OBJECT_FOREACH(roles, it4, k, v)
 	{
 		struct fl_role *r = &in->roles[in->nroles++];
 		char rp[800];
 		snprintf(rp, sizeof(rp), "%s.roles.%s", path, k);
-		if (!json_is_object(v))
+		if (!((v) && (v)->type == FL_JV_OBJ))
 			return bad(rp, "an attribute set");
 		r->name = strdup(k);
 		if (get_strv(v, "machines", rp, &r->machines) < 0)
 			return -1;
-		json_t *s = json_object_get(v, "settings");
+		const struct fl_jv *s = fl_jv_get(v, "settings");
 		/* A role without settings has empty ones. */
-		r->settings_json = s ? json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+		r->settings_json = s ? strndup(s->raw, s->raw_len) : strdup("{}");
 		if (!r->name || !r->settings_json)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
@@ -317,24 +327,23 @@ static int cmp_machine(const void *a, const void *b)
 int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 {
 	memset(out, 0, sizeof(*out));
-	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return fl_error_set(FL_E_INVALID, "fleet output: bad JSON at line %d: %s",
-		                    jerr.line, jerr.text);
+	struct fl_jdoc doc;
+	if (fl_jdoc_parse(json, len, &doc) < 0)
+		return fl_error_prefix("fleet output: bad ");
+	const struct fl_jv *root = doc.root;
 	int rc = -1, err;
-	if (!json_is_object(root)) {
+	if (!((root) && (root)->type == FL_JV_OBJ)) {
 		bad("(top level)", "an attribute set");
 		goto out;
 	}
-	json_t *sv = json_object_get(root, "schemaVersion");
-	if (!json_is_integer(sv)) {
+	const struct fl_jv *sv = fl_jv_get(root, "schemaVersion");
+	if (!((sv) && (sv)->type == FL_JV_NUM && (sv)->is_int)) {
 		fl_error_set(FL_E_INVALID,
 		             "fleet output: schemaVersion is missing: is this flake's "
 		             "`fleet` output made by fleet's Nix library?");
 		goto out;
 	}
-	out->schema = (int)json_integer_value(sv);
+	out->schema = (int)(sv)->integer;
 	if (out->schema != FL_SCHEMA_VERSION) {
 		fl_error_set(FL_E_UNSUPPORTED,
 		             "fleet output: schema version %d, but this fleet reads version %d: "
@@ -342,41 +351,41 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		             out->schema, FL_SCHEMA_VERSION);
 		goto out;
 	}
-	json_t *meta = get_obj(root, "meta", "", &err);
+	const struct fl_jv *meta = get_obj(root, "meta", "", &err);
 	if (err || (meta && get_str(meta, "name", "meta", 0, &out->name) < 0))
 		goto out;
 	if (get_strv(root, "problems", "", &out->problems) < 0)
 		goto out;
-	json_t *machines = get_obj(root, "machines", "", &err);
+	const struct fl_jv *machines = get_obj(root, "machines", "", &err);
 	if (err)
 		goto out;
 	if (machines) {
-		out->machines = calloc(json_object_size(machines) + 1, sizeof(*out->machines));
+		out->machines = calloc((machines)->n + 1, sizeof(*out->machines));
 		if (!out->machines) {
 			fl_error_set(FL_E_NOMEM, "out of memory");
 			goto out;
 		}
 		const char *k;
-		json_t *v;
-		json_object_foreach(machines, k, v)
+		const struct fl_jv *v;
+		JV_OBJECT_FOREACH(machines, it5, k, v)
 		{
 			if (parse_machine(&out->machines[out->nmachines++], k, v) < 0)
 				goto out;
 		}
 		qsort(out->machines, out->nmachines, sizeof(*out->machines), cmp_machine);
 	}
-	json_t *instances = get_obj(root, "instances", "", &err);
+	const struct fl_jv *instances = get_obj(root, "instances", "", &err);
 	if (err)
 		goto out;
 	if (instances) {
-		out->instances = calloc(json_object_size(instances) + 1, sizeof(*out->instances));
+		out->instances = calloc((instances)->n + 1, sizeof(*out->instances));
 		if (!out->instances) {
 			fl_error_set(FL_E_NOMEM, "out of memory");
 			goto out;
 		}
 		const char *k;
-		json_t *v;
-		json_object_foreach(instances, k, v)
+		const struct fl_jv *v;
+		JV_OBJECT_FOREACH(instances, it6, k, v)
 		{
 			if (parse_instance(&out->instances[out->ninstances++], k, v) < 0)
 				goto out;
@@ -385,7 +394,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 	rc = check_semantics(out);
 	out->generators_loaded = 1;
 out:
-	json_decref(root);
+	fl_jdoc_free(&doc);
 	if (rc < 0)
 		fl_inventory_free(out);
 	return rc;
@@ -474,9 +483,18 @@ void inventory_release(struct fl_inventory *inv, int owned)
 
 const struct fl_machine *fl_inventory_machine(const struct fl_inventory *inv, const char *name)
 {
-	for (size_t i = 0; i < inv->nmachines; i++)
-		if (strcmp(inv->machines[i].name, name) == 0)
-			return &inv->machines[i];
+	/* Machines are kept sorted by name. */
+	size_t lo = 0, hi = inv->nmachines;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, inv->machines[mid].name);
+		if (c == 0)
+			return &inv->machines[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 

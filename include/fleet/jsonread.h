@@ -1,0 +1,38 @@
+/*
+ * A fast, read-only JSON reader (RFC 8259) for large inputs fleet only reads, such as a
+ * thousand machines' `nix eval` output: one pass into an arena, object key order kept,
+ * duplicate keys rejected, every value's source span kept (to pass JSON on verbatim).
+ */
+#ifndef FLEET_JSONREAD_H
+#define FLEET_JSONREAD_H
+
+#include <stddef.h>
+
+enum fl_jv_type { FL_JV_NULL, FL_JV_BOOL, FL_JV_NUM, FL_JV_STR, FL_JV_ARR, FL_JV_OBJ };
+
+struct fl_jv {
+	enum fl_jv_type type;
+	size_t n;            /* ARR, OBJ: number of children; STR: length in bytes */
+	const char *str;     /* STR: the decoded string (NUL-terminated) */
+	int boolean;         /* BOOL */
+	int is_int;          /* NUM: written without fraction or exponent, fits long long */
+	long long integer;   /* NUM when is_int */
+	double number;       /* NUM */
+	struct fl_jv *items; /* ARR, OBJ children */
+	const char **keys;   /* OBJ: keys, parallel to items */
+	const char *raw;     /* the value's text in the input */
+	size_t raw_len;
+};
+
+struct fl_jdoc {
+	struct fl_jv *root;
+	void *arena;
+};
+
+/* Parses len bytes; fails with FL_E_INVALID "JSON: … at line L, column C". */
+int fl_jdoc_parse(const char *in, size_t len, struct fl_jdoc *out);
+void fl_jdoc_free(struct fl_jdoc *d);
+/* The member key of an object, or NULL (also for a non-object). */
+const struct fl_jv *fl_jv_get(const struct fl_jv *obj, const char *key);
+
+#endif
