@@ -28,6 +28,9 @@ void fl_atomic_abort(struct fl_atomic_file *f);
 
 int fl_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                          int no_replace);
+/* For caches only: temporary file and rename (readers never see half a file), but no
+ * fsync — a crash may lose the entry, and a lost cache entry is only a miss. */
+int fl_write_cache_file(const char *path, const void *data, size_t len);
 /* Reads a whole file (or stdin for "-") into out, refusing files above max bytes. */
 int fl_read_file(const char *path, struct fl_buf *out, size_t max);
 

@@ -92,7 +92,7 @@ struct fl_inventory_load {
 	const char *flake; /* absolute path */
 	const struct fl_nix *nix;
 	int no_cache;
-	int want_generators; /* a warm read skips generators unless asked for */
+	int want_generators;   /* a warm read skips generators unless asked for */
 	int cache_hit;         /* out */
 	char cache_path[4096]; /* out: the cache file used, if any */
 };

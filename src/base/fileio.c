@@ -209,3 +209,34 @@ int fl_read_file(const char *path, struct fl_buf *out, size_t max)
 		close(fd);
 	return rc;
 }
+
+int fl_write_cache_file(const char *path, const void *data, size_t len)
+{
+	struct fl_atomic_file f;
+	if (fl_atomic_open(&f, path, 0600) < 0)
+		return -1;
+	const char *p = data;
+	int rc = 0;
+	while (len && rc == 0) {
+		ssize_t w = write(f.fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			rc = fl_error_set_os("cannot write %s", path);
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (rc == 0 && close(f.fd) < 0)
+		rc = fl_error_set_os("cannot write %s", path);
+	f.fd = -1;
+	if (rc == 0 && rename(f.tmp_path, f.path) < 0)
+		rc = fl_error_set_os("cannot replace %s", path);
+	if (rc == 0) {
+		free(f.tmp_path);
+		f.tmp_path = NULL;
+	}
+	fl_atomic_abort(&f);
+	return rc;
+}

@@ -281,10 +281,9 @@ static int inventory_tags(int argc, char **argv)
 	json_object_foreach(tags, k, v)
 	{
 		struct fl_buf b = FL_BUF_INIT;
-		size_t i;
-		json_t *e;
-		json_array_foreach(v, i, e)
-		    fl_buf_printf(&b, "%s%s", i ? "," : "", json_string_value(e));
+		for (size_t i = 0; i < json_array_size(v); i++)
+			fl_buf_printf(&b, "%s%s", i ? "," : "",
+			              json_string_value(json_array_get(v, i)));
 		const char *row[] = {k, b.ptr};
 		cli_table_row(&t, row);
 		fl_buf_free(&b);

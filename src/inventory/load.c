@@ -194,7 +194,7 @@ static void stamp_write(const char *path, const char *key, struct fl_strv *watch
 			return;
 		}
 	}
-	if (fl_write_file_atomic(path, b.ptr, b.len, 0600, 0) < 0)
+	if (fl_write_cache_file(path, b.ptr, b.len) < 0)
 		fl_error_clear();
 	fl_buf_free(&b);
 }
@@ -337,8 +337,8 @@ int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 		snprintf(gpath, sizeof(gpath), "%s.gen", ld->cache_path);
 		/* Generators first: a core part is only trusted with its generators beside it. */
 		if (inventory_snapshot_write(out, &snap, &gens) < 0 ||
-		    fl_write_file_atomic(gpath, gens.ptr, gens.len, 0600, 0) < 0 ||
-		    fl_write_file_atomic(ld->cache_path, snap.ptr, snap.len, 0600, 0) < 0)
+		    fl_write_cache_file(gpath, gens.ptr, gens.len) < 0 ||
+		    fl_write_cache_file(ld->cache_path, snap.ptr, snap.len) < 0)
 			fl_error_clear(); /* a cache that cannot be written is only slower */
 		fl_buf_free(&snap);
 		fl_buf_free(&gens);

@@ -8,7 +8,7 @@
 /* Two parts: everything but the generators (what most commands read), and the
  * generators of every machine, in machine order. */
 int inventory_snapshot_write(const struct fl_inventory *inv, struct fl_buf *core,
-			     struct fl_buf *generators);
+                             struct fl_buf *generators);
 /* Any inconsistency fails (the caller then treats the cache entry as absent). On
  * success the inventory owns data (a malloc'd buffer) and its strings point into it. */
 int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out);

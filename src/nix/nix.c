@@ -183,8 +183,8 @@ int fl_nix_parse_path_info(const char *json, size_t len, struct fl_nix_path_info
 		json_t *e;
 		json_object_foreach(root, key, e)
 		{
-			if (rc == 0)
-				rc = path_info_entry(&v[k++], key, e);
+			if ((rc = path_info_entry(&v[k++], key, e)) < 0)
+				break;
 		}
 	}
 	json_decref(root);
