@@ -7,6 +7,7 @@
 #include "inventory/snapshot.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <time.h>
 #include <errno.h>
 #include <limits.h>
@@ -199,12 +200,14 @@ static void stamp_write(const char *path, const char *key, struct fl_strv *watch
 	fl_buf_free(&b);
 }
 
-/* Returns 1 and the key if every watched file is as the stamp says. */
+/* Returns 1 and the key if every watched file is as the stamp says; 2 if they are but
+ * some changed too close to the stamp to be trusted; 0 if there is no stamp or a file
+ * changed (a miss is then likely). */
 static int stamp_check(const char *path, char key[65])
 {
 	struct fl_buf b = FL_BUF_INIT, want = FL_BUF_INIT;
 	long long written = 0;
-	int ok = 0;
+	int ok = 0, racy = 0;
 	if (fl_read_file(path, &b, 64u << 20) < 0) {
 		fl_error_clear();
 		return 0;
@@ -229,10 +232,10 @@ static int stamp_check(const char *path, char key[65])
 			goto out; /* changed */
 		/* Racy: a file changed within a second of the stamp may change again unseen. */
 		if (line[0] != '-' && atoll(line) >= written - 1)
-			goto out;
+			racy = 1;
 		line = nl + 1;
 	}
-	ok = 1;
+	ok = racy ? 2 : 1;
 out:
 	fl_buf_free(&want);
 	fl_buf_free(&b);
@@ -302,49 +305,103 @@ static int evaluate(struct fl_inventory_load *ld, struct fl_inventory *out)
 	return rc;
 }
 
+struct key_job {
+	const char *flake;
+	const struct fl_nix *nix;
+	char key[65];
+	struct fl_strv watch;
+	int rc;
+	struct fl_error err;
+};
+
+static void *key_job_run(void *arg)
+{
+	struct key_job *j = arg;
+	j->rc = cache_key(j->flake, j->nix, j->key, &j->watch);
+	if (j->rc < 0)
+		j->err = *fl_error_last();
+	return NULL;
+}
+
+static void store(const char *cache_path, const struct fl_inventory *inv)
+{
+	struct fl_buf snap = FL_BUF_INIT, gens = FL_BUF_INIT;
+	char gpath[4200];
+	snprintf(gpath, sizeof(gpath), "%s.gen", cache_path);
+	/* Generators first: a core part is only trusted with its generators beside it. */
+	if (inventory_snapshot_write(inv, &snap, &gens) < 0 ||
+	    fl_write_cache_file(gpath, gens.ptr, gens.len) < 0 ||
+	    fl_write_cache_file(cache_path, snap.ptr, snap.len) < 0)
+		fl_error_clear(); /* a cache that cannot be written is only slower */
+	fl_buf_free(&snap);
+	fl_buf_free(&gens);
+}
+
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 {
-	char key[65], id[65], dir[3000], stamp[3200];
+	char dir[3000], stamp[3200], id[65];
+	struct key_job job = {.flake = ld->flake, .nix = ld->nix};
 	ld->cache_hit = 0;
 	ld->cache_path[0] = '\0';
 	if (ld->no_cache || cache_dir(dir, sizeof(dir)) < 0 || stamp_id(ld->flake, ld->nix, id) < 0)
 		return evaluate(ld, out);
 	snprintf(stamp, sizeof(stamp), "%s/%s.stamp", dir, id);
 	/* Quick path: nothing the key depends on moved since the last run. */
-	if (stamp_check(stamp, key)) {
-		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, key);
+	int st = stamp_check(stamp, job.key);
+	if (st == 1) {
+		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, job.key);
 		if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
 			ld->cache_hit = 1;
 			return 0;
 		}
 	}
-	struct fl_strv watch = {0};
-	int rc = cache_key(ld->flake, ld->nix, key, &watch);
-	if (rc != 0) {
-		fl_strv_free(&watch);
-		return rc < 0 ? -1 : evaluate(ld, out); /* 1: too large to fingerprint */
-	}
-	snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, key);
-	if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
-		ld->cache_hit = 1;
-	} else {
-		if (evaluate(ld, out) < 0) {
-			fl_strv_free(&watch);
+	int rc;
+	if (st == 0) {
+		/* A file changed (or this flake is new here): the answer is almost surely not
+		 * cached, so fingerprint the flake while Nix evaluates it. */
+		pthread_t t;
+		int threaded = pthread_create(&t, NULL, key_job_run, &job) == 0;
+		if (!threaded)
+			key_job_run(&job);
+		rc = evaluate(ld, out);
+		if (threaded)
+			pthread_join(t, NULL);
+		if (rc < 0) {
+			fl_strv_free(&job.watch);
 			return -1;
 		}
-		struct fl_buf snap = FL_BUF_INIT, gens = FL_BUF_INIT;
-		char gpath[4200];
-		snprintf(gpath, sizeof(gpath), "%s.gen", ld->cache_path);
-		/* Generators first: a core part is only trusted with its generators beside it. */
-		if (inventory_snapshot_write(out, &snap, &gens) < 0 ||
-		    fl_write_cache_file(gpath, gens.ptr, gens.len) < 0 ||
-		    fl_write_cache_file(ld->cache_path, snap.ptr, snap.len) < 0)
-			fl_error_clear(); /* a cache that cannot be written is only slower */
-		fl_buf_free(&snap);
-		fl_buf_free(&gens);
+		if (job.rc == 0) {
+			snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir,
+			         job.key);
+			store(ld->cache_path, out);
+		}
+	} else {
+		/* The files look unchanged: fingerprint first, Nix only if needed. */
+		key_job_run(&job);
+		if (job.rc < 0) {
+			fl_error_set(job.err.klass, "%s", job.err.message);
+			fl_strv_free(&job.watch);
+			return -1;
+		}
+		if (job.rc == 0) {
+			snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir,
+			         job.key);
+			if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
+				ld->cache_hit = 1;
+			} else {
+				if (evaluate(ld, out) < 0) {
+					fl_strv_free(&job.watch);
+					return -1;
+				}
+				store(ld->cache_path, out);
+			}
+		} else if (evaluate(ld, out) < 0) { /* 1: too large to fingerprint */
+			fl_strv_free(&job.watch);
+			return -1;
+		}
 	}
-	if (watch.n)
-		stamp_write(stamp, key, &watch);
-	fl_strv_free(&watch);
+	if (job.rc == 0 && job.watch.n)
+		stamp_write(stamp, job.key, &job.watch);
+	fl_strv_free(&job.watch);
 	return 0;
 }
