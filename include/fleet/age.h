@@ -77,6 +77,8 @@ int fl_age_recipients_add(struct fl_age_recipients *list, struct fl_age_recipien
  * `source` names the file in errors, which also give the line number. */
 int fl_age_recipients_parse_file(struct fl_age_recipients *list, const char *data, size_t len,
                                  const char *source);
+/* Reads a recipients file ("-": standard input) and parses it as above. */
+int fl_age_recipients_load(struct fl_age_recipients *list, const char *path);
 void fl_age_recipients_free(struct fl_age_recipients *list);
 
 /* --- identities --- */
@@ -94,6 +96,9 @@ int fl_age_identities_add(struct fl_age_identities *list, struct fl_age_identity
  * passphrase only when a file actually needs it. */
 int fl_age_identities_parse_file(struct fl_age_identities *list, const char *data, size_t len,
                                  const char *source, const struct fl_age_prompt *prompt);
+/* Reads an identity file ("-": standard input) and parses it as above. */
+int fl_age_identities_load(struct fl_age_identities *list, const char *path,
+                           const struct fl_age_prompt *prompt);
 void fl_age_identities_free(struct fl_age_identities *list);
 /* Appends the recipient string of an identity ("age1…" or "ssh-… AAAA…"). */
 int fl_age_identity_to_recipient(const struct fl_age_identity *id, struct fl_buf *out);

@@ -2,6 +2,7 @@
 #include "fleet/base64.h"
 #include "fleet/bech32.h"
 #include "fleet/error.h"
+#include "fleet/fileio.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -445,5 +446,18 @@ int fl_age_keygen(struct fl_buf *secret, struct fl_buf *recipient)
 	if (rc == 0)
 		rc = fl_bech32_encode(recipient, "age", pk, sizeof(pk), 0);
 	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+int fl_age_identities_load(struct fl_age_identities *list, const char *path,
+                           const struct fl_age_prompt *prompt)
+{
+	/* Identity files are small; anything larger is a mistake, not a key file. */
+	struct fl_buf data = FL_BUF_SECRET;
+	int rc = fl_read_file(path, &data, 1u << 20);
+	if (rc == 0)
+		rc = fl_age_identities_parse_file(list, data.ptr ? data.ptr : "", data.len, path,
+		                                  prompt);
+	fl_buf_free(&data);
 	return rc;
 }

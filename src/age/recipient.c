@@ -2,6 +2,7 @@
 #include "fleet/base64.h"
 #include "fleet/bech32.h"
 #include "fleet/error.h"
+#include "fleet/fileio.h"
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -308,4 +309,14 @@ int fl_age_recipients_parse_file(struct fl_age_recipients *list, const char *dat
 	if (!found)
 		return fl_error_set(FL_E_INVALID, "%s: no recipients found", source);
 	return 0;
+}
+
+int fl_age_recipients_load(struct fl_age_recipients *list, const char *path)
+{
+	struct fl_buf data = FL_BUF_INIT;
+	int rc = fl_read_file(path, &data, 1u << 20);
+	if (rc == 0)
+		rc = fl_age_recipients_parse_file(list, data.ptr ? data.ptr : "", data.len, path);
+	fl_buf_free(&data);
+	return rc;
 }

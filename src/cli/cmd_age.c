@@ -12,8 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IDENTITY_FILE_MAX (1u << 20)
-
 enum { OPT_THREADS = 256, OPT_PASSPHRASE_FD };
 
 static const struct cli_flag age_flags[] = {
@@ -80,28 +78,6 @@ static int parse_fd(const char *s, int *out)
 	return 0;
 }
 
-static int load_identities(struct fl_age_identities *ids, const char *path,
-                           const struct fl_age_prompt *prompt)
-{
-	struct fl_buf data = FL_BUF_SECRET;
-	int rc = fl_read_file(path, &data, IDENTITY_FILE_MAX);
-	if (rc == 0)
-		rc = fl_age_identities_parse_file(ids, data.ptr ? data.ptr : "", data.len, path,
-		                                  prompt);
-	fl_buf_free(&data);
-	return rc;
-}
-
-static int load_recipients_file(struct fl_age_recipients *rs, const char *path)
-{
-	struct fl_buf data = FL_BUF_INIT;
-	int rc = fl_read_file(path, &data, IDENTITY_FILE_MAX);
-	if (rc == 0)
-		rc = fl_age_recipients_parse_file(rs, data.ptr ? data.ptr : "", data.len, path);
-	fl_buf_free(&data);
-	return rc;
-}
-
 struct age_args {
 	int decrypt, encrypt, passphrase, armor, passphrase_fd;
 	unsigned threads;
@@ -120,12 +96,12 @@ static int run_encrypt(struct age_args *a, struct fl_age_recipients *rs,
 			return -1;
 	}
 	for (size_t i = 0; i < a->nrf; i++)
-		if (load_recipients_file(rs, a->recipient_files[i]) < 0)
+		if (fl_age_recipients_load(rs, a->recipient_files[i]) < 0)
 			return -1;
 	for (size_t i = 0; i < a->ni; i++) {
 		/* -e -i: encrypt to the identity's own recipient. */
 		struct fl_age_identities ids = {0};
-		int rc = load_identities(&ids, a->identity_files[i], prompt);
+		int rc = fl_age_identities_load(&ids, a->identity_files[i], prompt);
 		for (size_t j = 0; rc == 0 && j < ids.n; j++) {
 			struct fl_buf s = FL_BUF_INIT;
 			struct fl_age_recipient *r;
@@ -169,7 +145,7 @@ static int age_run(struct age_args *a)
 
 	if (a->decrypt) {
 		for (size_t i = 0; i < a->ni; i++)
-			if (load_identities(&ids, a->identity_files[i], &prompt) < 0) {
+			if (fl_age_identities_load(&ids, a->identity_files[i], &prompt) < 0) {
 				rc = cli_fail_lib();
 				goto out;
 			}
@@ -270,7 +246,7 @@ static int keygen_main(int argc, char **argv)
 		const char *in = npos ? p.argv[p.optind] : "-";
 		struct fl_age_identities ids = {0};
 		struct fl_buf outbuf = FL_BUF_INIT;
-		int rc = load_identities(&ids, in, NULL);
+		int rc = fl_age_identities_load(&ids, in, NULL);
 		for (size_t i = 0; rc == 0 && i < ids.n; i++) {
 			rc = fl_age_identity_to_recipient(ids.v[i], &outbuf);
 			if (rc == 0)

@@ -10,24 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEY_FILE_MAX (1u << 20)
-
 static int exists(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0;
-}
-
-static int load_file(struct fl_age_identities *ids, const char *path,
-                     const struct fl_age_prompt *prompt)
-{
-	struct fl_buf data = FL_BUF_SECRET;
-	int rc = fl_read_file(path, &data, KEY_FILE_MAX);
-	if (rc == 0)
-		rc = fl_age_identities_parse_file(ids, data.ptr ? data.ptr : "", data.len, path,
-		                                  prompt);
-	fl_buf_free(&data);
-	return rc;
 }
 
 static int load_text(struct fl_age_identities *ids, const char *text, size_t len,
@@ -61,7 +47,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_p
 
 	if ((v = getenv("SOPS_AGE_SSH_PRIVATE_KEY_FILE"))) {
 		note(searched, v);
-		if (load_file(ids, v, prompt) < 0)
+		if (fl_age_identities_load(ids, v, prompt) < 0)
 			return fl_error_prefix("SOPS_AGE_SSH_PRIVATE_KEY_FILE: ");
 	} else {
 		note(searched, "SOPS_AGE_SSH_PRIVATE_KEY_FILE (unset)");
@@ -70,7 +56,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_p
 	for (size_t i = 0; home && i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/.ssh/%s", home, ssh_keys[i]);
 		note(searched, path);
-		if (exists(path) && load_file(ids, path, prompt) < 0)
+		if (exists(path) && fl_age_identities_load(ids, path, prompt) < 0)
 			return -1;
 	}
 	if ((v = getenv("SOPS_AGE_KEY"))) {
@@ -82,7 +68,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_p
 	}
 	if ((v = getenv("SOPS_AGE_KEY_FILE"))) {
 		note(searched, v);
-		if (load_file(ids, v, NULL) < 0)
+		if (fl_age_identities_load(ids, v, NULL) < 0)
 			return fl_error_prefix("SOPS_AGE_KEY_FILE: ");
 	} else {
 		note(searched, "SOPS_AGE_KEY_FILE (unset)");
@@ -114,7 +100,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_p
 		path[0] = '\0';
 	if (path[0]) {
 		note(searched, path);
-		if (exists(path) && load_file(ids, path, NULL) < 0)
+		if (exists(path) && fl_age_identities_load(ids, path, NULL) < 0)
 			return -1;
 	}
 	if (ids->n == 0)
