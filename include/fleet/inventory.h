@@ -11,6 +11,8 @@
 #include "fleet/buf.h"
 #include "fleet/nix.h"
 
+struct fl_jdoc;
+
 #define FL_SCHEMA_VERSION 1
 
 struct fl_strv {
@@ -73,6 +75,7 @@ struct fl_inventory {
 	char *arena;           /* when set, every string above points into it (a cache snapshot) */
 	char *gen_arena;       /* likewise for the generators, read separately */
 	int generators_loaded; /* 0 when loaded from the cache without generators */
+	struct fl_jdoc *doc;   /* when set, every string points into this parsed output */
 };
 
 /* Reads the contract's JSON. Strict about types ("machines.web1.tags[2]: expected a

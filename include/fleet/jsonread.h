@@ -32,6 +32,8 @@ struct fl_jdoc {
 /* Parses len bytes; fails with FL_E_INVALID "JSON: … at line L, column C". */
 int fl_jdoc_parse(const char *in, size_t len, struct fl_jdoc *out);
 void fl_jdoc_free(struct fl_jdoc *d);
+/* A copy of s[0..n) (NUL-terminated) that lives as long as the document. */
+char *fl_jdoc_strndup(struct fl_jdoc *d, const char *s, size_t n);
 /* The member key of an object, or NULL (also for a non-object). */
 const struct fl_jv *fl_jv_get(const struct fl_jv *obj, const char *key);
 

@@ -275,6 +275,16 @@ static int duplicate_key(struct parser *ps, const char **keys, size_t n, const c
 {
 	if (n < 2)
 		return 0;
+	if (n <= 16) {
+		/* Small objects, the common case: pairwise is cheaper than sorting. */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(keys[i], keys[j]) == 0) {
+					*dup = keys[i];
+					return 1;
+				}
+		return 0;
+	}
 	const char **sorted = malloc(n * sizeof(*sorted));
 	if (!sorted)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -451,4 +461,18 @@ const struct fl_jv *fl_jv_get(const struct fl_jv *obj, const char *key)
 		if (strcmp(obj->keys[i], key) == 0)
 			return &obj->items[i];
 	return NULL;
+}
+
+char *fl_jdoc_strndup(struct fl_jdoc *d, const char *s, size_t n)
+{
+	struct parser ps = {.arena = d->arena};
+	char *o = arena_alloc(&ps, n + 1);
+	d->arena = ps.arena;
+	if (!o) {
+		fl_error_set(FL_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(o, s, n);
+	o[n] = '\0';
+	return o;
 }

@@ -30,8 +30,8 @@ static int bad(const char *path, const char *what)
 	return fl_error_set(FL_E_INVALID, "fleet output: %s: expected %s", path, what);
 }
 
-static int get_str(const struct fl_jv *obj, const char *key, const char *path, int required,
-                   char **out)
+static int get_str(struct fl_jdoc *d, const struct fl_jv *obj, const char *key, const char *path,
+                   int required, char **out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
 	if (!v || (v)->type == FL_JV_NULL) {
@@ -45,7 +45,7 @@ static int get_str(const struct fl_jv *obj, const char *key, const char *path, i
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "a string");
 	}
-	*out = strdup((v)->str);
+	*out = (char *)(v)->str; /* lives in the document arena */
 	return *out ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
 }
 
@@ -64,7 +64,8 @@ static int get_bool(const struct fl_jv *obj, const char *key, const char *path, 
 	return 0;
 }
 
-static int get_strv(const struct fl_jv *obj, const char *key, const char *path, struct fl_strv *out)
+static int get_strv(struct fl_jdoc *d, const struct fl_jv *obj, const char *key, const char *path,
+                    struct fl_strv *out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
 	if (!v || (v)->type == FL_JV_NULL)
@@ -85,7 +86,7 @@ static int get_strv(const struct fl_jv *obj, const char *key, const char *path, 
 			snprintf(q, sizeof(q), "%s[%zu]", p, i);
 			return bad(q, "a string");
 		}
-		if (!(out->v[out->n++] = strdup((e)->str)))
+		if (!(out->v[out->n++] = (char *)(e)->str))
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
 	return 0;
@@ -107,25 +108,25 @@ static const struct fl_jv *get_obj(const struct fl_jv *obj, const char *key, con
 	return v;
 }
 
-static int parse_generator(struct fl_generator *g, const char *name, const struct fl_jv *obj,
-                           const char *mpath)
+static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char *name,
+                           const struct fl_jv *obj, const char *mpath)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s.generators.%s", mpath, name);
 	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
-	if (!(g->name = strdup(name)))
+	if (!(g->name = fl_jdoc_strndup(d, name, strlen(name))))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	int err;
 	if (get_bool(obj, "share", path, 0, &g->share) < 0 ||
-	    get_strv(obj, "dependencies", path, &g->dependencies) < 0 ||
-	    get_str(obj, "validationHash", path, 0, &g->validation_hash) < 0)
+	    get_strv(d, obj, "dependencies", path, &g->dependencies) < 0 ||
+	    get_str(d, obj, "validationHash", path, 0, &g->validation_hash) < 0)
 		return -1;
 	const struct fl_jv *script = get_obj(obj, "script", path, &err);
 	if (err)
 		return -1;
-	if (script && (get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
-	               get_str(script, "path", path, 0, &g->script_path) < 0))
+	if (script && (get_str(d, script, "drv", path, 0, &g->script_drv) < 0 ||
+	               get_str(d, script, "path", path, 0, &g->script_path) < 0))
 		return -1;
 	const struct fl_jv *prompts = get_obj(obj, "prompts", path, &err);
 	if (err)
@@ -143,13 +144,13 @@ static int parse_generator(struct fl_generator *g, const char *name, const struc
 			snprintf(pp, sizeof(pp), "%s.prompts.%s", path, k);
 			if (!((v) && (v)->type == FL_JV_OBJ))
 				return bad(pp, "an attribute set");
-			p->name = strdup(k);
-			if (get_str(v, "description", pp, 0, &p->description) < 0 ||
-			    get_str(v, "type", pp, 0, &p->type) < 0 ||
+			p->name = (char *)k;
+			if (get_str(d, v, "description", pp, 0, &p->description) < 0 ||
+			    get_str(d, v, "type", pp, 0, &p->type) < 0 ||
 			    get_bool(v, "persist", pp, 0, &p->persist) < 0)
 				return -1;
 			if (!p->type)
-				p->type = strdup("line");
+				p->type = fl_jdoc_strndup(d, "line", 4);
 		}
 	}
 	const struct fl_jv *files = get_obj(obj, "files", path, &err);
@@ -168,32 +169,33 @@ static int parse_generator(struct fl_generator *g, const char *name, const struc
 			snprintf(fp, sizeof(fp), "%s.files.%s", path, k);
 			if (!((v) && (v)->type == FL_JV_OBJ))
 				return bad(fp, "an attribute set");
-			f->name = strdup(k);
+			f->name = (char *)k;
 			if (get_bool(v, "secret", fp, 1, &f->secret) < 0 ||
 			    get_bool(v, "deploy", fp, 1, &f->deploy) < 0 ||
-			    get_str(v, "owner", fp, 0, &f->owner) < 0 ||
-			    get_str(v, "group", fp, 0, &f->group) < 0 ||
-			    get_str(v, "mode", fp, 0, &f->mode) < 0 ||
-			    get_str(v, "neededFor", fp, 0, &f->needed_for) < 0)
+			    get_str(d, v, "owner", fp, 0, &f->owner) < 0 ||
+			    get_str(d, v, "group", fp, 0, &f->group) < 0 ||
+			    get_str(d, v, "mode", fp, 0, &f->mode) < 0 ||
+			    get_str(d, v, "neededFor", fp, 0, &f->needed_for) < 0)
 				return -1;
 		}
 	}
 	return 0;
 }
 
-static int parse_machine(struct fl_machine *m, const char *name, const struct fl_jv *obj)
+static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *name,
+                         const struct fl_jv *obj)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "machines.%s", name);
 	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
-	if (!(m->name = strdup(name)))
+	if (!(m->name = (char *)name))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	int err;
-	if (get_str(obj, "machineClass", path, 1, &m->machine_class) < 0 ||
-	    get_str(obj, "system", path, 0, &m->system) < 0 ||
-	    get_str(obj, "toplevel", path, 0, &m->toplevel) < 0 ||
-	    get_strv(obj, "tags", path, &m->tags) < 0)
+	if (get_str(d, obj, "machineClass", path, 1, &m->machine_class) < 0 ||
+	    get_str(d, obj, "system", path, 0, &m->system) < 0 ||
+	    get_str(d, obj, "toplevel", path, 0, &m->toplevel) < 0 ||
+	    get_strv(d, obj, "tags", path, &m->tags) < 0)
 		return -1;
 	const struct fl_jv *deploy = get_obj(obj, "deploy", path, &err);
 	if (err)
@@ -201,9 +203,9 @@ static int parse_machine(struct fl_machine *m, const char *name, const struct fl
 	if (deploy) {
 		char dp[600];
 		snprintf(dp, sizeof(dp), "%s.deploy", path);
-		if (get_str(deploy, "targetHost", dp, 0, &m->target_host) < 0 ||
-		    get_str(deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
-		    get_strv(deploy, "sshOptions", dp, &m->ssh_options) < 0)
+		if (get_str(d, deploy, "targetHost", dp, 0, &m->target_host) < 0 ||
+		    get_str(d, deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
+		    get_strv(d, deploy, "sshOptions", dp, &m->ssh_options) < 0)
 			return -1;
 		const struct fl_jv *w = fl_jv_get(deploy, "wave");
 		if (w && !(w)->type == FL_JV_NULL) {
@@ -223,27 +225,28 @@ static int parse_machine(struct fl_machine *m, const char *name, const struct fl
 		const struct fl_jv *v;
 		JV_OBJECT_FOREACH(gens, it3, k, v)
 		{
-			if (parse_generator(&m->generators[m->ngenerators++], k, v, path) < 0)
+			if (parse_generator(d, &m->generators[m->ngenerators++], k, v, path) < 0)
 				return -1;
 		}
 	}
 	return 0;
 }
 
-static int parse_instance(struct fl_instance *in, const char *name, const struct fl_jv *obj)
+static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char *name,
+                          const struct fl_jv *obj)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "instances.%s", name);
 	if (!((obj) && (obj)->type == FL_JV_OBJ))
 		return bad(path, "an attribute set");
-	if (!(in->name = strdup(name)))
+	if (!(in->name = (char *)name))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	int err;
 	const struct fl_jv *mod = get_obj(obj, "module", path, &err);
 	if (err)
 		return -1;
-	if (mod && (get_str(mod, "name", path, 0, &in->module_name) < 0 ||
-	            get_str(mod, "input", path, 0, &in->module_input) < 0))
+	if (mod && (get_str(d, mod, "name", path, 0, &in->module_name) < 0 ||
+	            get_str(d, mod, "input", path, 0, &in->module_input) < 0))
 		return -1;
 	const struct fl_jv *roles = get_obj(obj, "roles", path, &err);
 	if (err)
@@ -262,19 +265,21 @@ static int parse_instance(struct fl_instance *in, const char *name, const struct
 		snprintf(rp, sizeof(rp), "%s.roles.%s", path, k);
 		if (!((v) && (v)->type == FL_JV_OBJ))
 			return bad(rp, "an attribute set");
-		r->name = strdup(k);
-		if (get_strv(v, "machines", rp, &r->machines) < 0)
+		r->name = (char *)k;
+		if (get_strv(d, v, "machines", rp, &r->machines) < 0)
 			return -1;
 		const struct fl_jv *s = fl_jv_get(v, "settings");
 		/* A role without settings has empty ones. */
-		r->settings_json = s ? strndup(s->raw, s->raw_len) : strdup("{}");
+		r->settings_json =
+		    s ? fl_jdoc_strndup(d, s->raw, s->raw_len) : fl_jdoc_strndup(d, "{}", 2);
 		if (!r->name || !r->settings_json)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
 
-static int add_problem(struct fl_strv *v, const char *fmt, const char *a, const char *b)
+static int add_problem(struct fl_jdoc *d, struct fl_strv *v, const char *fmt, const char *a,
+                       const char *b)
 {
 	char msg[1024];
 	snprintf(msg, sizeof(msg), fmt, a, b);
@@ -285,7 +290,7 @@ static int add_problem(struct fl_strv *v, const char *fmt, const char *a, const 
 	if (!nv)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	v->v = nv;
-	if (!(v->v[v->n] = strdup(msg)))
+	if (!(v->v[v->n] = fl_jdoc_strndup(d, msg, strlen(msg))))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	v->n++;
 	return 0;
@@ -293,7 +298,7 @@ static int add_problem(struct fl_strv *v, const char *fmt, const char *a, const 
 
 /* What the C side relies on, checked again whatever library produced the output; any
  * finding joins the problems the Nix library reported. */
-static int check_semantics(struct fl_inventory *inv)
+static int check_semantics(struct fl_jdoc *d, struct fl_inventory *inv)
 {
 	if (inv->problems.n)
 		return 0; /* the library found problems already; its words are better */
@@ -301,7 +306,7 @@ static int check_semantics(struct fl_inventory *inv)
 		const struct fl_machine *m = &inv->machines[i];
 		if (strcmp(m->machine_class, "nixos") != 0 &&
 		    strcmp(m->machine_class, "darwin") != 0 &&
-		    add_problem(&inv->problems,
+		    add_problem(d, &inv->problems,
 		                "machine %s: machineClass \"%s\" is neither nixos nor darwin",
 		                m->name, m->machine_class) < 0)
 			return -1;
@@ -311,7 +316,7 @@ static int check_semantics(struct fl_inventory *inv)
 			const struct fl_role *role = &inv->instances[i].roles[r];
 			for (size_t k = 0; k < role->machines.n; k++)
 				if (!fl_inventory_machine(inv, role->machines.v[k]) &&
-				    add_problem(&inv->problems,
+				    add_problem(d, &inv->problems,
 				                "instance %s: a role names unknown machine %s",
 				                inv->instances[i].name, role->machines.v[k]) < 0)
 					return -1;
@@ -327,10 +332,16 @@ static int cmp_machine(const void *a, const void *b)
 int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 {
 	memset(out, 0, sizeof(*out));
-	struct fl_jdoc doc;
-	if (fl_jdoc_parse(json, len, &doc) < 0)
+	/* The inventory's strings point into the parsed document, which it keeps. */
+	struct fl_jdoc *d = malloc(sizeof(*d));
+	if (!d)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	if (fl_jdoc_parse(json, len, d) < 0) {
+		free(d);
 		return fl_error_prefix("fleet output: bad ");
-	const struct fl_jv *root = doc.root;
+	}
+	out->doc = d;
+	const struct fl_jv *root = d->root;
 	int rc = -1, err;
 	if (!((root) && (root)->type == FL_JV_OBJ)) {
 		bad("(top level)", "an attribute set");
@@ -352,9 +363,9 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		goto out;
 	}
 	const struct fl_jv *meta = get_obj(root, "meta", "", &err);
-	if (err || (meta && get_str(meta, "name", "meta", 0, &out->name) < 0))
+	if (err || (meta && get_str(d, meta, "name", "meta", 0, &out->name) < 0))
 		goto out;
-	if (get_strv(root, "problems", "", &out->problems) < 0)
+	if (get_strv(d, root, "problems", "", &out->problems) < 0)
 		goto out;
 	const struct fl_jv *machines = get_obj(root, "machines", "", &err);
 	if (err)
@@ -369,7 +380,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		const struct fl_jv *v;
 		JV_OBJECT_FOREACH(machines, it5, k, v)
 		{
-			if (parse_machine(&out->machines[out->nmachines++], k, v) < 0)
+			if (parse_machine(d, &out->machines[out->nmachines++], k, v) < 0)
 				goto out;
 		}
 		qsort(out->machines, out->nmachines, sizeof(*out->machines), cmp_machine);
@@ -387,14 +398,13 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		const struct fl_jv *v;
 		JV_OBJECT_FOREACH(instances, it6, k, v)
 		{
-			if (parse_instance(&out->instances[out->ninstances++], k, v) < 0)
+			if (parse_instance(d, &out->instances[out->ninstances++], k, v) < 0)
 				goto out;
 		}
 	}
-	rc = check_semantics(out);
+	rc = check_semantics(d, out);
 	out->generators_loaded = 1;
 out:
-	fl_jdoc_free(&doc);
 	if (rc < 0)
 		fl_inventory_free(out);
 	return rc;
@@ -441,7 +451,7 @@ static void generator_free(struct fl_generator *g, int owned)
 
 void fl_inventory_free(struct fl_inventory *inv)
 {
-	inventory_release(inv, inv->arena == NULL);
+	inventory_release(inv, inv->arena == NULL && inv->doc == NULL);
 }
 
 void inventory_release(struct fl_inventory *inv, int owned)
@@ -478,6 +488,10 @@ void inventory_release(struct fl_inventory *inv, int owned)
 	strv_release(&inv->problems, owned);
 	free(inv->arena);
 	free(inv->gen_arena);
+	if (inv->doc) {
+		fl_jdoc_free(inv->doc);
+		free(inv->doc);
+	}
 	memset(inv, 0, sizeof(*inv));
 }
 
