@@ -26,6 +26,8 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 /* nix eval --json FLAKE#ATTR */
 int fl_nix_eval_json(const struct fl_nix *nx, const char *flake, const char *attr,
                      struct fl_buf *out);
+/* Runs `nix --version` and parses it (see below). */
+int fl_nix_version(const struct fl_nix *nx, int v[3], int *is_lix);
 /* Parses "nix (Nix) 2.8.0" / "nix (Lix, like Nix) 2.91.1" into major/minor/patch. */
 int fl_nix_parse_version(const char *text, int v[3], int *is_lix);
 /* Keeps what a user needs from Nix's stderr: drops warnings ("Git tree is dirty") and

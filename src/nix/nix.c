@@ -83,9 +83,17 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 	    fl_run_capture_ex((char *const *)argv, NULL, 0, nx->timeout_sec, out, &err, &status);
 	if (rc == 0 && status != 0) {
 		struct fl_buf trimmed = FL_BUF_INIT;
+		int v[3], lix = 0;
 		fl_nix_trim_error(err.ptr ? err.ptr : "", &trimmed);
-		rc = fl_error_set(FL_E_INVALID, "nix %s failed (exit %d):\n%s", args[0], status,
-		                  trimmed.ptr ? trimmed.ptr : "(no output)");
+		/* Flakes and the nix command need Nix 2.4: say so rather than show its usage. */
+		if (fl_nix_version(nx, v, &lix) == 0 && !lix && v[0] == 2 && v[1] < 4)
+			rc = fl_error_set(FL_E_UNSUPPORTED,
+			                  "Nix %d.%d.%d is too old: fleet needs Nix 2.4 or newer "
+			                  "(flakes and the nix command)",
+			                  v[0], v[1], v[2]);
+		else
+			rc = fl_error_set(FL_E_INVALID, "nix %s failed (exit %d):\n%s", args[0],
+			                  status, trimmed.ptr ? trimmed.ptr : "(no output)");
 		fl_buf_free(&trimmed);
 	} else if (rc < 0 && strstr(fl_error_last()->message, "cannot run")) {
 		fl_error_set(
@@ -108,6 +116,21 @@ int fl_nix_eval_json(const struct fl_nix *nx, const char *flake, const char *att
 	const char *args[] = {"eval", "--json", ref.ptr, NULL};
 	int rc = fl_nix_run(nx, args, out);
 	fl_buf_free(&ref);
+	return rc;
+}
+
+int fl_nix_version(const struct fl_nix *nx, int v[3], int *is_lix)
+{
+	/* Plain `nix --version`: old versions know no experimental-features flag. */
+	char *argv[] = {(char *)nx->bin, "--version", NULL};
+	struct fl_buf out = FL_BUF_INIT;
+	int status = 0;
+	int rc = fl_run_capture_ex(argv, NULL, 0, 30, &out, NULL, &status);
+	if (rc == 0 && status != 0)
+		rc = fl_error_set(FL_E_INVALID, "%s --version failed (exit %d)", nx->bin, status);
+	if (rc == 0)
+		rc = fl_nix_parse_version(out.ptr ? out.ptr : "", v, is_lix);
+	fl_buf_free(&out);
 	return rc;
 }
 

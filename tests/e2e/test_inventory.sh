@@ -76,6 +76,10 @@ check "syntax error: no warning noise" sh -c "! grep -q 'warning:' '$T/run.err'"
 fleet_fixture throws "$T/throws" >/dev/null
 run "$FLEET" inventory list --flake "$T/throws"
 check "throw: exit 1 with the message" sh -c "[ $RC = 1 ] && grep -q 'error:' '$T/run.err'"
+printf '#!/bin/sh\n[ "$1" = --version ] && { echo "nix (Nix) 2.3.16"; exit 0; }\necho "error: unrecognised flag" >&2\nexit 1\n' >"$T/oldnix"
+chmod +x "$T/oldnix"
+run env FLEET_NIX="$T/oldnix" "$FLEET" inventory list --no-cache --flake "$T/syntax"
+check "a Nix without flakes: says which version is needed" sh -c "[ $RC = 1 ] && grep -q 'Nix 2.3.16 is too old.*2.4' '$T/run.err'"
 run env FLEET_FLAKE="$T/nowhere" "$FLEET" inventory list
 check "a flake that does not exist: exit 1" test "$RC" = 1
 (cd "$T" && "$FLEET" inventory list >/dev/null 2>"$T/noflake.err")
