@@ -240,11 +240,13 @@ static int unlock(const struct fl_sops_file *f, uint8_t key[FL_SOPS_KEY_LEN])
 	int rc = fl_sops_find_identities(&ids, NULL, &searched);
 	if (rc == 0)
 		rc = fl_sops_data_key(f, &ids, key);
-	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && searched.ptr)
-		fl_error_prefix("%s", "");
-	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && f->md.nage)
-		rc = fl_error_set(FL_E_AGE_NOMATCH, "%s (identities looked for in: %s)",
-		                  fl_error_last()->message, searched.ptr ? searched.ptr : "");
+	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && f->md.nage) {
+		/* The message is rebuilt from a copy: it cannot be its own format argument. */
+		char msg[sizeof(fl_error_last()->message)];
+		snprintf(msg, sizeof(msg), "%s", fl_error_last()->message);
+		rc = fl_error_set(FL_E_AGE_NOMATCH, "%s (identities looked for in: %s)", msg,
+		                  searched.ptr ? searched.ptr : "");
+	}
 	fl_buf_free(&searched);
 	fl_age_identities_free(&ids);
 	return rc;
