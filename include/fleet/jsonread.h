@@ -11,17 +11,23 @@
 enum fl_jv_type { FL_JV_NULL, FL_JV_BOOL, FL_JV_NUM, FL_JV_STR, FL_JV_ARR, FL_JV_OBJ };
 
 struct fl_jv {
-	enum fl_jv_type type;
-	size_t n;            /* ARR, OBJ: number of children; STR: length in bytes */
-	const char *str;     /* STR: the decoded string (NUL-terminated) */
-	int boolean;         /* BOOL */
-	int is_int;          /* NUM: written without fraction or exponent, fits long long */
-	long long integer;   /* NUM when is_int */
-	double number;       /* NUM */
-	struct fl_jv *items; /* ARR, OBJ children */
-	const char **keys;   /* OBJ: keys, parallel to items */
-	const char *raw;     /* the value's text in the input */
+	const char *raw; /* the value's text in the input */
 	size_t raw_len;
+	size_t n;              /* ARR, OBJ: number of children; STR: length in bytes */
+	unsigned char type;    /* enum fl_jv_type */
+	unsigned char boolean; /* BOOL */
+	unsigned char is_int;  /* NUM: written without fraction or exponent, fits long long */
+	union {
+		const char *str; /* STR: the decoded string (NUL-terminated) */
+		struct {
+			struct fl_jv *items; /* ARR, OBJ children */
+			const char **keys;   /* OBJ: keys, parallel to items */
+		};
+		struct {
+			long long integer; /* NUM when is_int */
+			double number;     /* NUM */
+		};
+	};
 };
 
 struct fl_jdoc {
