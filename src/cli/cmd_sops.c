@@ -181,19 +181,26 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 			a->rules.mac_only_encrypted = 1;
 			break;
 		case CLI_HELP:
-			return CLI_EXIT_OK + 100;
+			fl_sops_rules_free(&a->rules);
+			return CLI_EXIT_OK;
 		default:
+			fl_sops_rules_free(&a->rules);
 			return CLI_EXIT_USAGE;
 		}
 	}
 	a->npos = p.argc - p.optind;
 	a->pos = p.argv + p.optind;
+	int rc = -1;
 	if (a->npos != want_pos)
-		return cli_usage_error(cmd, a->npos < want_pos ? "missing arguments"
-		                                               : "too many arguments");
+		rc = cli_usage_error(cmd, a->npos < want_pos ? "missing arguments"
+		                                             : "too many arguments");
+	else if (a->in_place && a->output)
+		rc = cli_usage_error(cmd, "-i and -o are mutually exclusive");
+	if (rc >= 0) {
+		fl_sops_rules_free(&a->rules);
+		return rc;
+	}
 	a->file = a->pos[0];
-	if (a->in_place && a->output)
-		return cli_usage_error(cmd, "-i and -o are mutually exclusive");
 	return -1;
 }
 
@@ -352,7 +359,7 @@ static int sops_encrypt_main(int argc, char **argv)
 	struct sops_args a;
 	int rc = parse_args(&encrypt_cmd, argc, argv, &a, 1);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_creation_rule rule = {0};
 	struct fl_sops_file f = {0};
@@ -413,7 +420,7 @@ static int sops_decrypt_main(int argc, char **argv)
 	struct sops_args a;
 	int rc = parse_args(&decrypt_cmd, argc, argv, &a, 1);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_file f = {0};
 	struct fl_buf result = FL_BUF_SECRET;
@@ -461,7 +468,7 @@ static int sops_set_common(int argc, char **argv, int unset)
 	const struct cli_command *cmd = unset ? &unset_cmd : &set_cmd;
 	int rc = parse_args(cmd, argc, argv, &a, unset ? 2 : 3);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_file f = {0};
 	struct fl_sops_path path = {0};
@@ -520,7 +527,7 @@ static int sops_updatekeys_main(int argc, char **argv)
 	struct sops_args a;
 	int rc = parse_args(&updatekeys_cmd, argc, argv, &a, 1);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_file f = {0};
 	struct fl_sops_creation_rule rule = {0};
@@ -570,7 +577,7 @@ static int sops_rotate_main(int argc, char **argv)
 	struct sops_args a;
 	int rc = parse_args(&rotate_cmd, argc, argv, &a, 1);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_file f = {0};
 	struct fl_buf result = FL_BUF_INIT;
@@ -654,7 +661,7 @@ static int sops_edit_main(int argc, char **argv)
 	struct sops_args a;
 	int rc = parse_args(&edit_cmd, argc, argv, &a, 1);
 	if (rc >= 0)
-		return rc == 100 ? CLI_EXIT_OK : rc;
+		return rc;
 	enum fl_sops_format in, out;
 	struct fl_sops_file f = {0}, edited = {0};
 	struct fl_sops_stash *stash = fl_sops_stash_new();

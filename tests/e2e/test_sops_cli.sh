@@ -194,6 +194,26 @@ check "edit to invalid YAML: exit 1" test "$RC" = 1
 check "edit to invalid YAML: file untouched" same_file "$T/big.before" "$T/big.enc.yaml"
 check "edit leaves no plaintext in tmpfs" sh -c "! ls -d /dev/shm/fleet-sops-* ${XDG_RUNTIME_DIR:-/nonexistent}/fleet-sops-* 2>/dev/null | grep -q ."
 
+run "$FLEET" sops unset "$T/big.enc.yaml" '["key3"]'
+check "unset: exit 0" test "$RC" = 0
+run "$FLEET" sops decrypt --extract '["key3"]' "$T/big.enc.yaml"
+check "unset: the value is gone" test "$RC" = 1
+run "$FLEET" sops decrypt --extract '["key4"]' "$T/big.enc.yaml"
+check "unset: the others remain" test "$(cat "$T/run.out")" = value4
+run "$FLEET" sops unset "$T/big.enc.yaml" '["nosuchkey"]'
+check "unset of a missing path: exit 1" test "$RC" = 1
+
+printf '#!/bin/sh\nprintf "api_token: t0ken\\n" >"$1"\n' >"$T/editor-new"
+chmod +x "$T/editor-new"
+run env EDITOR="$T/editor-new" "$FLEET" sops edit --age "$R" "$T/new.yaml"
+check "edit creates a new file" test "$RC" = 0
+run "$FLEET" sops decrypt --extract '["api_token"]' "$T/new.yaml"
+check "edit: the new file decrypts" test "$(cat "$T/run.out")" = t0ken
+run "$FLEET" sops encrypt --help
+check "--help: exit 0" sh -c "[ $RC = 0 ] && grep -q 'Usage: fleet sops encrypt' '$T/run.out'"
+run "$FLEET" sops decrypt
+check "missing FILE: exit 2" test "$RC" = 2
+
 # --- .sops.yaml, updatekeys, rotate -------------------------------------------------------------
 mkdir -p "$T/repo/secrets"
 printf 'creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    age: %s\n' "$R" >"$T/repo/.sops.yaml"
