@@ -79,6 +79,9 @@ struct fl_doc *fl_doc_clone(const struct fl_doc *d);
 int fl_docs_append(struct fl_docs *docs, struct fl_doc *d);
 void fl_docs_free(struct fl_docs *docs);
 
+/* Same tree: types, texts, keys and order (and comments, unless ignore_comments). */
+int fl_doc_equal(const struct fl_doc *a, const struct fl_doc *b, int ignore_comments);
+
 /* Formats a double as Go's strconv.FormatFloat(v, 'f', -1, 64) does: the shortest
  * decimal that reads back as the same double, without an exponent. */
 int fl_doc_format_float(double v, struct fl_buf *out);

@@ -131,6 +131,33 @@ fail:
 	return NULL;
 }
 
+int fl_doc_equal(const struct fl_doc *a, const struct fl_doc *b, int ignore_comments)
+{
+	if (a->type != b->type)
+		return 0;
+	if (a->type == FL_DOC_COMMENT && a->inline_comment != b->inline_comment)
+		return 0;
+	size_t la = a->text ? a->len : 0, lb = b->text ? b->len : 0;
+	if (la != lb || (la && memcmp(a->text, b->text, la) != 0))
+		return 0;
+	size_t i = 0, j = 0;
+	for (;;) {
+		while (ignore_comments && i < a->n && a->items[i].value->type == FL_DOC_COMMENT)
+			i++;
+		while (ignore_comments && j < b->n && b->items[j].value->type == FL_DOC_COMMENT)
+			j++;
+		if (i == a->n || j == b->n)
+			return i == a->n && j == b->n;
+		const char *ka = a->items[i].key, *kb = b->items[j].key;
+		if ((ka == NULL) != (kb == NULL) || (ka && strcmp(ka, kb) != 0))
+			return 0;
+		if (!fl_doc_equal(a->items[i].value, b->items[j].value, ignore_comments))
+			return 0;
+		i++;
+		j++;
+	}
+}
+
 int fl_docs_append(struct fl_docs *docs, struct fl_doc *d)
 {
 	if (docs->n == docs->cap) {

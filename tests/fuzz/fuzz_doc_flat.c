@@ -10,31 +10,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int doc_equal(const struct fl_doc *a, const struct fl_doc *b, int skip_comments)
-{
-	if (a->type != b->type)
-		return 0;
-	if ((a->text || b->text) &&
-	    (!a->text || !b->text || a->len != b->len || memcmp(a->text, b->text, a->len) != 0))
-		return 0;
-	size_t i = 0, j = 0;
-	for (;;) {
-		while (skip_comments && i < a->n && a->items[i].value->type == FL_DOC_COMMENT)
-			i++;
-		while (skip_comments && j < b->n && b->items[j].value->type == FL_DOC_COMMENT)
-			j++;
-		if (i == a->n || j == b->n)
-			return i == a->n && j == b->n;
-		const char *ka = a->items[i].key, *kb = b->items[j].key;
-		if ((ka || kb) && (!ka || !kb || strcmp(ka, kb) != 0))
-			return 0;
-		if (!doc_equal(a->items[i].value, b->items[j].value, skip_comments))
-			return 0;
-		i++;
-		j++;
-	}
-}
-
 typedef int (*parse_fn)(const char *, size_t, struct fl_docs *);
 typedef int (*emit_fn)(const struct fl_docs *, struct fl_buf *);
 
@@ -54,7 +29,7 @@ static void round_trip(const char *in, size_t len, parse_fn parse, emit_fn emit,
 		goto done;
 	}
 	if (parse(out.ptr, out.len, &second) < 0 || second.n != 1 ||
-	    !doc_equal(first.v[0], second.v[0], ini))
+	    !fl_doc_equal(first.v[0], second.v[0], ini))
 		abort();
 	if (!ini && (emit(&second, &again) < 0 || again.len != out.len ||
 	             (out.len && memcmp(out.ptr, again.ptr, out.len))))
@@ -88,7 +63,7 @@ static void unflatten_round_trip(const char *in, size_t len)
 			abort();
 		for (size_t i = 0; i < flat->n; i++) {
 			const struct fl_doc *orig = fl_doc_get(docs.v[0], flat->items[i].key);
-			if (!orig || !doc_equal(orig, flat->items[i].value, 0))
+			if (!orig || !fl_doc_equal(orig, flat->items[i].value, 0))
 				abort();
 		}
 	} else if (nested->n != 0) {

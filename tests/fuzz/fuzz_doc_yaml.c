@@ -6,25 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int same_tree(const struct fl_doc *a, const struct fl_doc *b)
-{
-	if (a->type != b->type || a->n != b->n)
-		return 0;
-	if (a->type == FL_DOC_COMMENT && a->inline_comment != b->inline_comment)
-		return 0;
-	size_t la = a->text ? a->len : 0, lb = b->text ? b->len : 0;
-	if (la != lb || (la && memcmp(a->text, b->text, la) != 0))
-		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const char *ka = a->items[i].key, *kb = b->items[i].key;
-		if ((ka == NULL) != (kb == NULL) || (ka && strcmp(ka, kb) != 0))
-			return 0;
-		if (!same_tree(a->items[i].value, b->items[i].value))
-			return 0;
-	}
-	return 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (first.n != second.n)
 		abort();
 	for (size_t i = 0; i < first.n; i++)
-		if (!same_tree(first.v[i], second.v[i]))
+		if (!fl_doc_equal(first.v[i], second.v[i], 0))
 			abort();
 	fl_buf_free(&out);
 	fl_docs_free(&first);

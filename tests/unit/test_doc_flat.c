@@ -18,23 +18,6 @@
 
 /* --- helpers --- */
 
-static int doc_equal(const struct fl_doc *a, const struct fl_doc *b)
-{
-	if (a->type != b->type || a->n != b->n)
-		return 0;
-	if ((a->text || b->text) &&
-	    (!a->text || !b->text || a->len != b->len || memcmp(a->text, b->text, a->len) != 0))
-		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const char *ka = a->items[i].key, *kb = b->items[i].key;
-		if ((ka || kb) && (!ka || !kb || strcmp(ka, kb) != 0))
-			return 0;
-		if (!doc_equal(a->items[i].value, b->items[i].value))
-			return 0;
-	}
-	return 1;
-}
-
 static struct fl_doc *str(const char *s)
 {
 	return fl_doc_new_scalar(FL_DOC_STR, s, strlen(s));
@@ -92,7 +75,7 @@ static void test_dotenv_sops_vector(void **state)
 	add_comment(want, "comment");
 	add_str(want, "VAR3_unencrypted", "val3");
 	add_str(want, "VAR4", "val4\nval4");
-	assert_true(doc_equal(docs.v[0], want));
+	assert_true(fl_doc_equal(docs.v[0], want, 0));
 	fl_doc_free(want);
 
 	struct fl_buf out = FL_BUF_INIT;
@@ -116,7 +99,7 @@ static void test_dotenv_lines(void **state)
 	add_str(want, "", "v");
 	add_str(want, "E", "");
 	add_comment(want, " c = d");
-	assert_true(doc_equal(docs.v[0], want));
+	assert_true(fl_doc_equal(docs.v[0], want, 0));
 	fl_doc_free(want);
 
 	struct fl_buf out = FL_BUF_INIT;
@@ -157,7 +140,7 @@ static void test_dotenv_escapes(void **state)
 	assert_string_equal(out.ptr, "PEM=-----BEGIN X-----\\nYWJj\\n-----END X-----\\n\n");
 	struct fl_docs again = {0};
 	assert_int_equal(fl_doc_parse_dotenv(out.ptr, out.len, &again), 0);
-	assert_true(doc_equal(docs.v[0], again.v[0]));
+	assert_true(fl_doc_equal(docs.v[0], again.v[0], 0));
 	fl_docs_free(&again);
 	fl_buf_free(&out);
 	fl_docs_free(&docs);
@@ -298,7 +281,7 @@ static void test_ini_sops_vector(void **state)
 	add_str(db, "port", "143");
 	add_str(db, "file", "payroll.dat");
 	add(want, "database", db);
-	assert_true(doc_equal(docs.v[0], want));
+	assert_true(fl_doc_equal(docs.v[0], want, 0));
 	fl_doc_free(want);
 
 	struct fl_buf out = FL_BUF_INIT;
@@ -306,7 +289,7 @@ static void test_ini_sops_vector(void **state)
 	assert_string_equal(out.ptr, sops_ini_emitted);
 	struct fl_docs again = {0};
 	assert_int_equal(fl_doc_parse_ini(out.ptr, out.len, &again), 0);
-	assert_true(doc_equal(docs.v[0], again.v[0]));
+	assert_true(fl_doc_equal(docs.v[0], again.v[0], 0));
 	fl_docs_free(&again);
 	fl_buf_free(&out);
 	fl_docs_free(&docs);
@@ -339,7 +322,7 @@ static void test_ini_default_and_comments(void **state)
 	add_str(s, "#2", "second");
 	add(want, "s", s);
 	add(want, "s", fl_doc_new(FL_DOC_MAP));
-	assert_true(doc_equal(docs.v[0], want));
+	assert_true(fl_doc_equal(docs.v[0], want, 0));
 	fl_doc_free(want);
 
 	struct fl_buf out = FL_BUF_INIT;
@@ -407,7 +390,7 @@ static void test_ini_values_round_trip(void **state)
 	assert_non_null(strstr(out.ptr, "\"\"\"key`tick\"\"\"    = 2\n"));
 	struct fl_docs again = {0};
 	assert_int_equal(fl_doc_parse_ini(out.ptr, out.len, &again), 0);
-	if (!doc_equal(docs.v[0], again.v[0]))
+	if (!fl_doc_equal(docs.v[0], again.v[0], 0))
 		fail_msg("INI round trip differs; emitted:\n%s", out.ptr);
 	fl_docs_free(&again);
 	fl_buf_free(&out);
@@ -527,7 +510,7 @@ static void test_flatten_sops_keys(void **state)
 
 	struct fl_doc *back = fl_doc_new(FL_DOC_MAP);
 	assert_int_equal(fl_doc_unflatten(flat, "sops_", back), 0);
-	assert_true(doc_equal(back, md));
+	assert_true(fl_doc_equal(back, md, 0));
 	fl_doc_free(back);
 	fl_doc_free(flat);
 
@@ -539,7 +522,7 @@ static void test_flatten_sops_keys(void **state)
 		assert_string_equal(flat->items[i].key, sops_flat_keys[i]);
 	back = fl_doc_new(FL_DOC_MAP);
 	assert_int_equal(fl_doc_unflatten(flat, "", back), 0);
-	assert_true(doc_equal(back, md));
+	assert_true(fl_doc_equal(back, md, 0));
 	fl_doc_free(back);
 	fl_doc_free(flat);
 	fl_doc_free(md);
@@ -575,7 +558,7 @@ static void test_flatten_through_dotenv(void **state)
 	assert_string_equal(back->items[3].key, "mac_only_encrypted");
 	fl_doc_remove(back, 3);
 	fl_doc_remove(md, fl_doc_index(md, "mac_only_encrypted"));
-	assert_true(doc_equal(back, md));
+	assert_true(fl_doc_equal(back, md, 0));
 	fl_doc_free(back);
 	fl_docs_free(&parsed);
 	fl_buf_free(&out);
@@ -655,7 +638,7 @@ static void test_unflatten_sops_vector(void **state)
 	add(want, "key3", m);
 	struct fl_doc *out = fl_doc_new(FL_DOC_MAP);
 	assert_int_equal(fl_doc_unflatten(flat, "", out), 0);
-	assert_true(doc_equal(out, want));
+	assert_true(fl_doc_equal(out, want, 0));
 	fl_doc_free(out);
 	fl_doc_free(want);
 	fl_doc_free(flat);

@@ -33,25 +33,6 @@ static char *read_vector(const char *rel, size_t *len)
 	return buf;
 }
 
-static int doc_equal(const struct fl_doc *a, const struct fl_doc *b)
-{
-	if (a->type != b->type || a->n != b->n)
-		return 0;
-	if (a->type == FL_DOC_COMMENT && a->inline_comment != b->inline_comment)
-		return 0;
-	size_t la = a->text ? a->len : 0, lb = b->text ? b->len : 0;
-	if (la != lb || (la && memcmp(a->text, b->text, la) != 0))
-		return 0;
-	for (size_t i = 0; i < a->n; i++) {
-		const char *ka = a->items[i].key, *kb = b->items[i].key;
-		if ((ka == NULL) != (kb == NULL) || (ka && strcmp(ka, kb) != 0))
-			return 0;
-		if (!doc_equal(a->items[i].value, b->items[i].value))
-			return 0;
-	}
-	return 1;
-}
-
 static void parse_ok(const char *in, struct fl_docs *docs)
 {
 	memset(docs, 0, sizeof(*docs));
@@ -77,7 +58,7 @@ static char *round_trip(const char *in)
 	parse_ok(t1, &b);
 	assert_int_equal(a.n, b.n);
 	for (size_t i = 0; i < a.n; i++)
-		if (!doc_equal(a.v[i], b.v[i]))
+		if (!fl_doc_equal(a.v[i], b.v[i], 0))
 			fail_msg("round trip differs in document %zu\ninput:\n%s\nemitted:\n%s", i,
 			         in, t1);
 	char *t2 = emit_ok(&b);
