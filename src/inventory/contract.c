@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int is(const struct fl_jv *v, enum fl_jv_type t)
+{
+	return v && v->type == t;
+}
+
+static int is_integer(const struct fl_jv *v)
+{
+	return is(v, FL_JV_NUM) && v->is_int;
+}
+
 /* Members of an object and items of an array, in order. */
 #define JV_OBJECT_FOREACH(obj, idx, key, val)                                                      \
 	for (size_t idx = 0;                                                                       \
@@ -34,18 +44,18 @@ static int get_str(struct fl_jdoc *d, const struct fl_jv *obj, const char *key, 
                    int required, char **out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
-	if (!v || (v)->type == FL_JV_NULL) {
+	if (!v || v->type == FL_JV_NULL) {
 		if (required)
 			return fl_error_set(FL_E_INVALID, "fleet output: %s.%s is missing", path,
 			                    key);
 		return 0;
 	}
-	if (!((v) && (v)->type == FL_JV_STR)) {
+	if (!is(v, FL_JV_STR)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "a string");
 	}
-	*out = (char *)(v)->str; /* lives in the document arena */
+	*out = (char *)v->str; /* lives in the document arena */
 	return *out ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
 }
 
@@ -53,14 +63,14 @@ static int get_bool(const struct fl_jv *obj, const char *key, const char *path, 
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
 	*out = dflt;
-	if (!v || (v)->type == FL_JV_NULL)
+	if (!v || v->type == FL_JV_NULL)
 		return 0;
-	if (!((v) && (v)->type == FL_JV_BOOL)) {
+	if (!is(v, FL_JV_BOOL)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "true or false");
 	}
-	*out = (v)->boolean;
+	*out = v->boolean;
 	return 0;
 }
 
@@ -68,25 +78,25 @@ static int get_strv(struct fl_jdoc *d, const struct fl_jv *obj, const char *key,
                     struct fl_strv *out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
-	if (!v || (v)->type == FL_JV_NULL)
+	if (!v || v->type == FL_JV_NULL)
 		return 0;
 	char p[2048];
 	snprintf(p, sizeof(p), "%s.%s", path, key);
-	if (!((v) && (v)->type == FL_JV_ARR))
+	if (!is(v, FL_JV_ARR))
 		return bad(p, "a list of strings");
-	out->v = calloc((v)->n + 1, sizeof(char *));
+	out->v = calloc(v->n + 1, sizeof(char *));
 	if (!out->v)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	size_t i;
 	const struct fl_jv *e;
 	JV_ARRAY_FOREACH(v, i, e)
 	{
-		if (!((e) && (e)->type == FL_JV_STR)) {
+		if (!is(e, FL_JV_STR)) {
 			char q[2100];
 			snprintf(q, sizeof(q), "%s[%zu]", p, i);
 			return bad(q, "a string");
 		}
-		if (!(out->v[out->n++] = (char *)(e)->str))
+		if (!(out->v[out->n++] = (char *)e->str))
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
 	return 0;
@@ -97,9 +107,9 @@ static const struct fl_jv *get_obj(const struct fl_jv *obj, const char *key, con
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
 	*err = 0;
-	if (!v || (v)->type == FL_JV_NULL)
+	if (!v || v->type == FL_JV_NULL)
 		return NULL;
-	if (!((v) && (v)->type == FL_JV_OBJ)) {
+	if (!is(v, FL_JV_OBJ)) {
 		char p[2048];
 		snprintf(p, sizeof(p), "%s.%s", path, key);
 		*err = bad(p, "an attribute set");
@@ -113,7 +123,7 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s.generators.%s", mpath, name);
-	if (!((obj) && (obj)->type == FL_JV_OBJ))
+	if (!is(obj, FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(g->name = fl_jdoc_strndup(d, name, strlen(name))))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -132,7 +142,7 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 	if (err)
 		return -1;
 	if (prompts) {
-		g->prompts = calloc((prompts)->n + 1, sizeof(*g->prompts));
+		g->prompts = calloc(prompts->n + 1, sizeof(*g->prompts));
 		if (!g->prompts)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
@@ -142,7 +152,7 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 			struct fl_prompt *p = &g->prompts[g->nprompts++];
 			char pp[1200];
 			snprintf(pp, sizeof(pp), "%s.prompts.%s", path, k);
-			if (!((v) && (v)->type == FL_JV_OBJ))
+			if (!is(v, FL_JV_OBJ))
 				return bad(pp, "an attribute set");
 			p->name = (char *)k;
 			if (get_str(d, v, "description", pp, 0, &p->description) < 0 ||
@@ -157,7 +167,7 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 	if (err)
 		return -1;
 	if (files) {
-		g->files = calloc((files)->n + 1, sizeof(*g->files));
+		g->files = calloc(files->n + 1, sizeof(*g->files));
 		if (!g->files)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
@@ -167,7 +177,7 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 			struct fl_gen_file *f = &g->files[g->nfiles++];
 			char fp[1200];
 			snprintf(fp, sizeof(fp), "%s.files.%s", path, k);
-			if (!((v) && (v)->type == FL_JV_OBJ))
+			if (!is(v, FL_JV_OBJ))
 				return bad(fp, "an attribute set");
 			f->name = (char *)k;
 			if (get_bool(v, "secret", fp, 1, &f->secret) < 0 ||
@@ -187,7 +197,7 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 {
 	char path[512];
 	snprintf(path, sizeof(path), "machines.%s", name);
-	if (!((obj) && (obj)->type == FL_JV_OBJ))
+	if (!is(obj, FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(m->name = (char *)name))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -208,17 +218,17 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 		    get_strv(d, deploy, "sshOptions", dp, &m->ssh_options) < 0)
 			return -1;
 		const struct fl_jv *w = fl_jv_get(deploy, "wave");
-		if (w && !(w)->type == FL_JV_NULL) {
-			if (!((w) && (w)->type == FL_JV_NUM && (w)->is_int))
+		if (w && w->type != FL_JV_NULL) {
+			if (!is_integer(w))
 				return bad(dp, "an integer wave");
-			m->wave = (long)(w)->integer;
+			m->wave = (long)w->integer;
 		}
 	}
 	const struct fl_jv *gens = get_obj(obj, "generators", path, &err);
 	if (err)
 		return -1;
 	if (gens) {
-		m->generators = calloc((gens)->n + 1, sizeof(*m->generators));
+		m->generators = calloc(gens->n + 1, sizeof(*m->generators));
 		if (!m->generators)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		const char *k;
@@ -237,7 +247,7 @@ static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char 
 {
 	char path[512];
 	snprintf(path, sizeof(path), "instances.%s", name);
-	if (!((obj) && (obj)->type == FL_JV_OBJ))
+	if (!is(obj, FL_JV_OBJ))
 		return bad(path, "an attribute set");
 	if (!(in->name = (char *)name))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -253,7 +263,7 @@ static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char 
 		return -1;
 	if (!roles)
 		return 0;
-	in->roles = calloc((roles)->n + 1, sizeof(*in->roles));
+	in->roles = calloc(roles->n + 1, sizeof(*in->roles));
 	if (!in->roles)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	const char *k;
@@ -263,7 +273,7 @@ static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char 
 		struct fl_role *r = &in->roles[in->nroles++];
 		char rp[800];
 		snprintf(rp, sizeof(rp), "%s.roles.%s", path, k);
-		if (!((v) && (v)->type == FL_JV_OBJ))
+		if (!is(v, FL_JV_OBJ))
 			return bad(rp, "an attribute set");
 		r->name = (char *)k;
 		if (get_strv(d, v, "machines", rp, &r->machines) < 0)
@@ -343,18 +353,18 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 	out->doc = d;
 	const struct fl_jv *root = d->root;
 	int rc = -1, err;
-	if (!((root) && (root)->type == FL_JV_OBJ)) {
+	if (!is(root, FL_JV_OBJ)) {
 		bad("(top level)", "an attribute set");
 		goto out;
 	}
 	const struct fl_jv *sv = fl_jv_get(root, "schemaVersion");
-	if (!((sv) && (sv)->type == FL_JV_NUM && (sv)->is_int)) {
+	if (!is_integer(sv)) {
 		fl_error_set(FL_E_INVALID,
 		             "fleet output: schemaVersion is missing: is this flake's "
 		             "`fleet` output made by fleet's Nix library?");
 		goto out;
 	}
-	out->schema = (int)(sv)->integer;
+	out->schema = (int)sv->integer;
 	if (out->schema != FL_SCHEMA_VERSION) {
 		fl_error_set(FL_E_UNSUPPORTED,
 		             "fleet output: schema version %d, but this fleet reads version %d: "
@@ -371,7 +381,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 	if (err)
 		goto out;
 	if (machines) {
-		out->machines = calloc((machines)->n + 1, sizeof(*out->machines));
+		out->machines = calloc(machines->n + 1, sizeof(*out->machines));
 		if (!out->machines) {
 			fl_error_set(FL_E_NOMEM, "out of memory");
 			goto out;
@@ -389,7 +399,7 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 	if (err)
 		goto out;
 	if (instances) {
-		out->instances = calloc((instances)->n + 1, sizeof(*out->instances));
+		out->instances = calloc(instances->n + 1, sizeof(*out->instances));
 		if (!out->instances) {
 			fl_error_set(FL_E_NOMEM, "out of memory");
 			goto out;
