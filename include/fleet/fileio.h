@@ -7,6 +7,7 @@
 #define FLEET_FILEIO_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 
 #include "fleet/buf.h"
@@ -31,6 +32,8 @@ int fl_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
 /* For caches only: temporary file and rename (readers never see half a file), but no
  * fsync — a crash may lose the entry, and a lost cache entry is only a miss. */
 int fl_write_cache_file(const char *path, const void *data, size_t len);
+/* The same, written from several pieces one after the other. */
+int fl_write_cache_filev(const char *path, const struct iovec *parts, int nparts);
 /* Reads a whole file (or stdin for "-") into out, refusing files above max bytes. */
 int fl_read_file(const char *path, struct fl_buf *out, size_t max);
 

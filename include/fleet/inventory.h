@@ -48,8 +48,9 @@ struct fl_machine {
 	char *target_host, *build_host;
 	long wave;
 	struct fl_strv ssh_options;
-	struct fl_generator *generators;
+	struct fl_generator *generators; /* once fl_inventory_load_generators read them */
 	size_t ngenerators;
+	int generators_read;
 };
 
 struct fl_role {
@@ -72,15 +73,28 @@ struct fl_inventory {
 	struct fl_instance *instances;
 	size_t ninstances;
 	struct fl_strv problems; /* validation problems the Nix library found */
-	char *arena;           /* when set, every string above points into it (a cache snapshot) */
-	char *gen_arena;       /* likewise for the generators, read separately */
-	int generators_loaded; /* 0 when loaded from the cache without generators */
-	struct fl_jdoc *doc;   /* when set, every string points into this parsed output */
+	/* Strings are never owned one by one: they point into one of these. */
+	char *arena;             /* a cache snapshot's core part */
+	struct fl_jdoc *doc;     /* the parsed output */
+	struct fl_jdoc *gen_doc; /* the cache's generators part */
 };
 
 /* Reads the contract's JSON. Strict about types ("machines.web1.tags[2]: expected a
- * string"), tolerant of unknown fields. */
+ * string"), tolerant of unknown fields. Every machine's generators are read too. */
 int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out);
+/* The same, taking over json (malloc'd; freed with the inventory, or on failure), with
+ * generators left unread: only their syntax is checked, which is much faster for a
+ * large fleet. fl_inventory_load_generators reads (and type-checks) them. */
+int fl_inventory_parse_owned(char *json, size_t len, struct fl_inventory *out);
+/* What a parse of the output skips (fl_jdoc_parse_ex): every machine's generators. */
+const char *const *fl_inventory_skip_path(void);
+/* Reads a parsed output, taking over d (malloc'd, with its input; freed with the
+ * inventory, or on failure). */
+int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out);
+/* Reads the generators of the machines at idx[0..n) (every machine if idx is NULL)
+ * that are not read yet, into machine->generators; errors name the JSON path. The
+ * inventory must come from a parse, or from fl_inventory_load with want_generators. */
+int fl_inventory_load_generators(struct fl_inventory *inv, const size_t *idx, size_t n);
 void fl_inventory_free(struct fl_inventory *inv);
 const struct fl_machine *fl_inventory_machine(const struct fl_inventory *inv, const char *name);
 int fl_machine_has_tag(const struct fl_machine *m, const char *tag);
@@ -95,7 +109,7 @@ struct fl_inventory_load {
 	const char *flake; /* absolute path */
 	const struct fl_nix *nix;
 	int no_cache;
-	int want_generators;   /* a warm read skips generators unless asked for */
+	int want_generators;   /* keep what fl_inventory_load_generators needs */
 	int cache_hit;         /* out */
 	char cache_path[4096]; /* out: the cache file used, if any */
 };

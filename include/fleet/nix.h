@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "fleet/buf.h"
+#include "fleet/jsonread.h"
 
 struct fl_nix {
 	const char *bin;      /* "nix" (searched on PATH) unless FLEET_NIX says otherwise */
@@ -26,6 +27,16 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 /* nix eval --json FLAKE#ATTR */
 int fl_nix_eval_json(const struct fl_nix *nx, const char *flake, const char *attr,
                      struct fl_buf *out);
+/* The same, with the output handed to consume() while nix still writes it (so a parser
+ * runs beside the evaluation): consume gets what has come so far and a source for the
+ * rest, in memory that never moves (at most FL_NIX_STREAM_MAX bytes). Afterwards the
+ * rest is read and nix waited for. Nix's failure is the error if it failed, else
+ * consume's. out holds the whole output. */
+#define FL_NIX_STREAM_MAX ((size_t)256 << 20)
+typedef int (*fl_nix_consumer)(void *ctx, const char *data, size_t len,
+                               const struct fl_jsource *rest);
+int fl_nix_eval_json_stream(const struct fl_nix *nx, const char *flake, const char *attr,
+                            fl_nix_consumer consume, void *ctx, struct fl_buf *out);
 /* Runs `nix --version` and parses it (see below). */
 int fl_nix_version(const struct fl_nix *nx, int v[3], int *is_lix);
 /* Parses "nix (Nix) 2.8.0" / "nix (Lix, like Nix) 2.91.1" into major/minor/patch. */

@@ -4,6 +4,9 @@
 
 #include "fleet/buf.h"
 
+#include <poll.h>
+#include <sys/types.h>
+
 /* Runs argv[0] (searched on PATH) with stdin from /dev/null, capturing stdout into out
  * (and stderr into err if not NULL; else it is inherited). *status gets the exit code,
  * or 128+signal. Returns -1 only if the program could not be started. */
@@ -12,6 +15,29 @@ int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, i
  * (0: none) after which the child is killed and FL_E_OS "timed out" returned. */
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
                       struct fl_buf *out, struct fl_buf *err, int *status);
+/* A running child whose stdout is consumed as it comes (a parser can work while the
+ * child still writes) and whose stderr is collected. With out_max set, out gets that
+ * much capacity up front (address space; pages are used only as written) and never
+ * moves, so pointers into it stay valid while it grows; output beyond it is an error. */
+struct fl_proc {
+	const char *name;
+	pid_t pid;
+	struct pollfd fds[2]; /* stdout, stderr */
+	long deadline;        /* CLOCK_MONOTONIC ms, 0: none */
+	int timeout_sec;
+	int timed_out, overflowed;
+	size_t out_max;
+	struct fl_buf *out, *err;
+};
+/* Starts argv as fl_run_capture_ex does. out must be empty and not secret if out_max. */
+int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size_t input_len,
+                  int timeout_sec, struct fl_buf *out, size_t out_max, struct fl_buf *err);
+/* Waits for more stdout: 1 when out grew, 0 once stdout has ended, -1 (the child is
+ * killed) on a timeout or output beyond out_max. */
+int fl_proc_more(struct fl_proc *p);
+/* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
+int fl_proc_finish(struct fl_proc *p, int *status);
+
 /* Runs argv with the terminal (stdin/stdout/stderr inherited) and waits. */
 int fl_run_interactive(char *const argv[], int *status);
 /* Splits a command line on whitespace (no quoting, no expansion) into a NULL-terminated

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static int fsync_parent(const char *path)
@@ -210,23 +211,26 @@ int fl_read_file(const char *path, struct fl_buf *out, size_t max)
 	return rc;
 }
 
-int fl_write_cache_file(const char *path, const void *data, size_t len)
+int fl_write_cache_filev(const char *path, const struct iovec *parts, int nparts)
 {
 	struct fl_atomic_file f;
 	if (fl_atomic_open(&f, path, 0600) < 0)
 		return -1;
-	const char *p = data;
 	int rc = 0;
-	while (len && rc == 0) {
-		ssize_t w = write(f.fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = fl_error_set_os("cannot write %s", path);
-			break;
+	for (int i = 0; i < nparts && rc == 0; i++) {
+		const char *p = parts[i].iov_base;
+		size_t len = parts[i].iov_len;
+		while (len && rc == 0) {
+			ssize_t w = write(f.fd, p, len);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = fl_error_set_os("cannot write %s", path);
+				break;
+			}
+			p += w;
+			len -= (size_t)w;
 		}
-		p += w;
-		len -= (size_t)w;
 	}
 	if (rc == 0 && close(f.fd) < 0)
 		rc = fl_error_set_os("cannot write %s", path);
@@ -239,4 +243,10 @@ int fl_write_cache_file(const char *path, const void *data, size_t len)
 	}
 	fl_atomic_abort(&f);
 	return rc;
+}
+
+int fl_write_cache_file(const char *path, const void *data, size_t len)
+{
+	struct iovec part = {(void *)data, len};
+	return fl_write_cache_filev(path, &part, 1);
 }

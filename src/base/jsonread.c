@@ -17,9 +17,15 @@ struct block {
 };
 
 struct parser {
-	const char *s, *p, *end;
+	const char *s, *p, *end; /* end: the input available so far */
+	const struct fl_jsource *src;
+	int src_done, src_failed;
 	struct block *arena;
 	int depth;
+	int skipping; /* inside a skipped value: check, build nothing */
+	const char *const *skip_path;
+	char *scratch; /* escapes of skipped strings are decoded here, to be checked */
+	size_t scratch_cap;
 	/* scratch stacks for the children of open containers */
 	struct fl_jv *vals;
 	const char **keys;
@@ -45,8 +51,27 @@ static void *arena_alloc(struct parser *ps, size_t n)
 	return p;
 }
 
+/* Whether q is within the input, asking the source for more when it is not. */
+static int more_input(struct parser *ps, const char *q)
+{
+	while (q >= ps->end) {
+		if (!ps->src || ps->src_done)
+			return 0;
+		int r = ps->src->more(ps->src->ctx, &ps->end);
+		if (r <= 0) {
+			ps->src_done = 1;
+			ps->src_failed = r < 0;
+			return 0;
+		}
+	}
+	return 1;
+}
+#define AVAIL(ps, q) ((q) < (ps)->end || more_input((ps), (q)))
+
 static int fail(struct parser *ps, const char *what)
 {
+	if (ps->src_failed)
+		return -1; /* the source said what went wrong */
 	size_t line = 1, col = 1;
 	for (const char *q = ps->s; q < ps->p && q < ps->end; q++) {
 		if (*q == '\n') {
@@ -62,7 +87,7 @@ static int fail(struct parser *ps, const char *what)
 static void skip_ws(struct parser *ps)
 {
 	/* RFC 8259 §2: whitespace is space, tab, LF and CR. */
-	while (ps->p < ps->end &&
+	while (AVAIL(ps, ps->p) &&
 	       (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
 		ps->p++;
 }
@@ -111,7 +136,7 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 {
 	const char *start = ++ps->p, *q = start;
 	int escapes = 0;
-	while (q < ps->end && *q != '"') {
+	while (AVAIL(ps, q) && *q != '"') {
 		if ((unsigned char)*q < 0x20) {
 			ps->p = q;
 			return fail(ps, "control character in a string");
@@ -119,15 +144,36 @@ static int parse_string(struct parser *ps, const char **out, size_t *outlen)
 		if (*q == '\\') {
 			escapes = 1;
 			q++;
+			if (!AVAIL(ps, q))
+				break; /* unterminated */
 		}
 		q++;
 	}
-	if (q >= ps->end) {
+	if (!AVAIL(ps, q)) {
 		ps->p = ps->end;
 		return fail(ps, "unterminated string");
 	}
 	size_t n = (size_t)(q - start);
-	char *o = arena_alloc(ps, n + 1), *w = o;
+	if (ps->skipping && !escapes) {
+		*out = NULL;
+		*outlen = n;
+		ps->p = q + 1;
+		return 0;
+	}
+	char *o, *w;
+	if (ps->skipping) {
+		if (ps->scratch_cap < n + 1) {
+			char *nb = realloc(ps->scratch, n + 1);
+			if (!nb)
+				return fl_error_set(FL_E_NOMEM, "out of memory");
+			ps->scratch = nb;
+			ps->scratch_cap = n + 1;
+		}
+		o = ps->scratch;
+	} else {
+		o = arena_alloc(ps, n + 1);
+	}
+	w = o;
 	if (!o)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	if (!escapes) {
@@ -202,40 +248,44 @@ static int parse_number(struct parser *ps, struct fl_jv *v)
 	/* RFC 8259 §6: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 	const char *q = ps->p;
 	int frac = 0;
-	if (q < ps->end && *q == '-')
+	if (AVAIL(ps, q) && *q == '-')
 		q++;
-	if (q >= ps->end || !(*q >= '0' && *q <= '9'))
+	if (!AVAIL(ps, q) || !(*q >= '0' && *q <= '9'))
 		return fail(ps, "bad number");
 	if (*q == '0')
 		q++;
 	else
-		while (q < ps->end && *q >= '0' && *q <= '9')
+		while (AVAIL(ps, q) && *q >= '0' && *q <= '9')
 			q++;
-	if (q < ps->end && *q == '.') {
+	if (AVAIL(ps, q) && *q == '.') {
 		frac = 1;
 		q++;
-		if (q >= ps->end || !(*q >= '0' && *q <= '9'))
+		if (!AVAIL(ps, q) || !(*q >= '0' && *q <= '9'))
 			return fail(ps, "bad number");
-		while (q < ps->end && *q >= '0' && *q <= '9')
+		while (AVAIL(ps, q) && *q >= '0' && *q <= '9')
 			q++;
 	}
-	if (q < ps->end && (*q == 'e' || *q == 'E')) {
+	if (AVAIL(ps, q) && (*q == 'e' || *q == 'E')) {
 		frac = 1;
 		q++;
-		if (q < ps->end && (*q == '+' || *q == '-'))
+		if (AVAIL(ps, q) && (*q == '+' || *q == '-'))
 			q++;
-		if (q >= ps->end || !(*q >= '0' && *q <= '9'))
+		if (!AVAIL(ps, q) || !(*q >= '0' && *q <= '9'))
 			return fail(ps, "bad number");
-		while (q < ps->end && *q >= '0' && *q <= '9')
+		while (AVAIL(ps, q) && *q >= '0' && *q <= '9')
 			q++;
 	}
 	char tmp[64];
 	size_t n = (size_t)(q - ps->p);
 	if (n >= sizeof(tmp))
 		return fail(ps, "number too long");
+	v->type = FL_JV_NUM;
+	if (ps->skipping) {
+		ps->p = q;
+		return 0;
+	}
 	memcpy(tmp, ps->p, n);
 	tmp[n] = '\0';
-	v->type = FL_JV_NUM;
 	v->number = strtod(tmp, NULL);
 	if (!frac) {
 		errno = 0;
@@ -301,9 +351,21 @@ static int duplicate_key(struct parser *ps, const char **keys, size_t n, const c
 	return found;
 }
 
-static int parse_value(struct parser *ps, struct fl_jv *v);
+static int parse_value(struct parser *ps, struct fl_jv *v, int match);
 
-static int parse_container(struct parser *ps, struct fl_jv *v, int object)
+/* Whether a member (or item) of a container whose path matched match components of
+ * the skip pattern matches one more: the new count, or -1. */
+static int match_member(const struct parser *ps, int match, const char *key)
+{
+	if (match < 0 || !ps->skip_path[match])
+		return -1;
+	const char *want = ps->skip_path[match];
+	if (strcmp(want, "*") == 0 || (key && strcmp(want, key) == 0))
+		return match + 1;
+	return -1;
+}
+
+static int parse_container(struct parser *ps, struct fl_jv *v, int object, int match)
 {
 	if (++ps->depth > MAX_DEPTH)
 		return fail(ps, "nested too deeply");
@@ -311,7 +373,7 @@ static int parse_container(struct parser *ps, struct fl_jv *v, int object)
 	v->type = object ? FL_JV_OBJ : FL_JV_ARR;
 	ps->p++;
 	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == (object ? '}' : ']')) {
+	if (AVAIL(ps, ps->p) && *ps->p == (object ? '}' : ']')) {
 		ps->p++;
 	} else {
 		for (;;) {
@@ -319,29 +381,47 @@ static int parse_container(struct parser *ps, struct fl_jv *v, int object)
 			size_t klen;
 			skip_ws(ps);
 			if (object) {
-				if (ps->p >= ps->end || *ps->p != '"')
+				if (!AVAIL(ps, ps->p) || *ps->p != '"')
 					return fail(ps, "expected a member name");
 				if (parse_string(ps, &key, &klen) < 0)
 					return -1;
 				skip_ws(ps);
-				if (ps->p >= ps->end || *ps->p != ':')
+				if (!AVAIL(ps, ps->p) || *ps->p != ':')
 					return fail(ps, "expected ':'");
 				ps->p++;
 			}
 			struct fl_jv child;
-			if (parse_value(ps, &child) < 0 || push(ps, key, &child) < 0)
-				return -1;
+			if (ps->skipping) {
+				if (parse_value(ps, &child, -1) < 0)
+					return -1;
+			} else {
+				int m = match_member(ps, match, key);
+				int skip = m >= 0 && !ps->skip_path[m];
+				ps->skipping += skip;
+				int rc = parse_value(ps, &child, skip ? -1 : m);
+				ps->skipping -= skip;
+				if (rc < 0)
+					return -1;
+				if (skip)
+					child.type = FL_JV_SKIPPED;
+				if (push(ps, key, &child) < 0)
+					return -1;
+			}
 			skip_ws(ps);
-			if (ps->p < ps->end && *ps->p == ',') {
+			if (AVAIL(ps, ps->p) && *ps->p == ',') {
 				ps->p++;
 				continue;
 			}
-			if (ps->p < ps->end && *ps->p == (object ? '}' : ']')) {
+			if (AVAIL(ps, ps->p) && *ps->p == (object ? '}' : ']')) {
 				ps->p++;
 				break;
 			}
 			return fail(ps, object ? "expected ',' or '}'" : "expected ',' or ']'");
 		}
+	}
+	if (ps->skipping) {
+		ps->depth--;
+		return 0;
 	}
 	size_t n = ps->nvals - base;
 	v->n = n;
@@ -370,26 +450,26 @@ static int parse_container(struct parser *ps, struct fl_jv *v, int object)
 static int literal(struct parser *ps, const char *word)
 {
 	size_t n = strlen(word);
-	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
+	if (!AVAIL(ps, ps->p + n - 1) || memcmp(ps->p, word, n) != 0)
 		return fail(ps, "unexpected character");
 	ps->p += n;
 	return 0;
 }
 
-static int parse_value(struct parser *ps, struct fl_jv *v)
+static int parse_value(struct parser *ps, struct fl_jv *v, int match)
 {
 	memset(v, 0, sizeof(*v));
 	skip_ws(ps);
-	if (ps->p >= ps->end)
+	if (!AVAIL(ps, ps->p))
 		return fail(ps, "unexpected end of input");
 	const char *start = ps->p;
 	int rc;
 	switch (*ps->p) {
 	case '{':
-		rc = parse_container(ps, v, 1);
+		rc = parse_container(ps, v, 1, match);
 		break;
 	case '[':
-		rc = parse_container(ps, v, 0);
+		rc = parse_container(ps, v, 0, match);
 		break;
 	case '"':
 		v->type = FL_JV_STR;
@@ -425,31 +505,73 @@ static void arena_free(struct block *b)
 	}
 }
 
-int fl_jdoc_parse(const char *in, size_t len, struct fl_jdoc *out)
+/* Parses into the arena `arena` (extended; on failure too, so nothing leaks). */
+static int parse_text(const char *in, size_t len, const struct fl_jsource *src,
+                      const char *const *skip_path, struct block **arena, struct fl_jv **out)
 {
-	struct parser ps = {.s = in, .p = in, .end = in + len};
-	memset(out, 0, sizeof(*out));
+	static const char *const none[] = {NULL};
+	struct parser ps = {
+	    .s = in, .p = in, .end = in + len, .src = src, .skip_path = skip_path, .arena = *arena};
 	struct fl_jv *root = arena_alloc(&ps, sizeof(*root));
-	int rc = root ? parse_value(&ps, root) : fl_error_set(FL_E_NOMEM, "out of memory");
+	/* An empty pattern would skip the root: nothing is skipped instead. */
+	if (!skip_path || !skip_path[0])
+		ps.skip_path = none;
+	int rc = root ? parse_value(&ps, root, ps.skip_path == none ? -1 : 0)
+	              : fl_error_set(FL_E_NOMEM, "out of memory");
 	if (rc == 0) {
 		skip_ws(&ps);
-		if (ps.p != ps.end)
+		if (AVAIL(&ps, ps.p))
 			rc = fail(&ps, "trailing data after the value");
+		else if (ps.src_failed)
+			rc = -1;
 	}
 	free(ps.vals);
 	free(ps.keys);
-	if (rc < 0) {
-		arena_free(ps.arena);
+	free(ps.scratch);
+	*arena = ps.arena;
+	*out = rc == 0 ? root : NULL;
+	return rc;
+}
+
+int fl_jdoc_parse_stream(const char *in, size_t len, const struct fl_jsource *src,
+                         const char *const *skip_path, struct fl_jdoc *out)
+{
+	struct block *arena = NULL;
+	struct fl_jv *root;
+	memset(out, 0, sizeof(*out));
+	if (parse_text(in, len, src, skip_path, &arena, &root) < 0) {
+		arena_free(arena);
 		return -1;
 	}
 	out->root = root;
-	out->arena = ps.arena;
+	out->arena = arena;
 	return 0;
+}
+
+int fl_jdoc_parse_more(struct fl_jdoc *d, const char *in, size_t len, const struct fl_jv **out)
+{
+	struct block *arena = d->arena;
+	struct fl_jv *v;
+	int rc = parse_text(in, len, NULL, NULL, &arena, &v);
+	d->arena = arena;
+	*out = v;
+	return rc;
+}
+
+int fl_jdoc_parse_ex(const char *in, size_t len, const char *const *skip_path, struct fl_jdoc *out)
+{
+	return fl_jdoc_parse_stream(in, len, NULL, skip_path, out);
+}
+
+int fl_jdoc_parse(const char *in, size_t len, struct fl_jdoc *out)
+{
+	return fl_jdoc_parse_stream(in, len, NULL, NULL, out);
 }
 
 void fl_jdoc_free(struct fl_jdoc *d)
 {
 	arena_free(d->arena);
+	free(d->input);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -461,6 +583,33 @@ const struct fl_jv *fl_jv_get(const struct fl_jv *obj, const char *key)
 		if (strcmp(obj->keys[i], key) == 0)
 			return &obj->items[i];
 	return NULL;
+}
+
+int fl_jv_equal(const struct fl_jv *a, const struct fl_jv *b)
+{
+	if (a->type == FL_JV_SKIPPED || b->type == FL_JV_SKIPPED)
+		return a->raw_len == b->raw_len && memcmp(a->raw, b->raw, a->raw_len) == 0;
+	if (a->type != b->type)
+		return 0;
+	switch (a->type) {
+	case FL_JV_NULL:
+		return 1;
+	case FL_JV_BOOL:
+		return a->boolean == b->boolean;
+	case FL_JV_NUM:
+		return a->is_int == b->is_int &&
+		       (a->is_int ? a->integer == b->integer : a->number == b->number);
+	case FL_JV_STR:
+		return a->n == b->n && memcmp(a->str, b->str, a->n) == 0;
+	default:
+		if (a->n != b->n)
+			return 0;
+		for (size_t i = 0; i < a->n; i++)
+			if ((a->type == FL_JV_OBJ && strcmp(a->keys[i], b->keys[i]) != 0) ||
+			    !fl_jv_equal(&a->items[i], &b->items[i]))
+				return 0;
+		return 1;
+	}
 }
 
 char *fl_jdoc_strndup(struct fl_jdoc *d, const char *s, size_t n)

@@ -36,22 +36,48 @@ static long now_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
-                      struct fl_buf *out, struct fl_buf *err, int *status)
+static void close_fd(int *fd)
 {
-	int po[2] = {-1, -1}, pe[2] = {-1, -1};
-	if (pipe2(po, O_CLOEXEC) < 0 || (err && pipe2(pe, O_CLOEXEC) < 0)) {
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size_t input_len,
+                  int timeout_sec, struct fl_buf *out, size_t out_max, struct fl_buf *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = argv[0];
+	p->out = out;
+	p->err = err;
+	p->out_max = out_max;
+	p->timeout_sec = timeout_sec;
+	p->fds[0].fd = p->fds[1].fd = -1;
+	if (out_max) {
+		if (out->secret || out->ptr)
+			return fl_error_set(FL_E_INVALID,
+			                    "internal: stable output must start empty");
+		/* Address space only: pages are used as the output fills them. */
+		if (!(out->ptr = malloc(out_max + 1)))
+			return fl_error_set(FL_E_NOMEM,
+			                    "cannot reserve %zu MiB for the output of %s",
+			                    out_max >> 20, argv[0]);
+		out->ptr[0] = '\0';
+		out->cap = out_max + 1;
+	}
+	int po[2] = {-1, -1}, pe[2] = {-1, -1}, pi[2] = {-1, -1};
+	if (pipe2(po, O_CLOEXEC) < 0 || (err && pipe2(pe, O_CLOEXEC) < 0) ||
+	    (input && pipe2(pi, O_CLOEXEC) < 0)) {
 		fl_error_set_os("cannot create a pipe");
-		goto fail_pipes;
+		for (int i = 0; i < 2; i++) {
+			close_fd(&po[i]);
+			close_fd(&pe[i]);
+			close_fd(&pi[i]);
+		}
+		return -1;
 	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	int pi[2] = {-1, -1};
-	if (input && pipe2(pi, O_CLOEXEC) < 0) {
-		fl_error_set_os("cannot create a pipe");
-		posix_spawn_file_actions_destroy(&fa);
-		goto fail_pipes;
-	}
 	if (input)
 		posix_spawn_file_actions_adddup2(&fa, pi[0], STDIN_FILENO);
 	else
@@ -59,89 +85,136 @@ int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, i
 	posix_spawn_file_actions_adddup2(&fa, po[1], STDOUT_FILENO);
 	if (err)
 		posix_spawn_file_actions_adddup2(&fa, pe[1], STDERR_FILENO);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	int rc = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(po[1]);
-	if (err)
-		close(pe[1]);
-	po[1] = pe[1] = -1;
-	if (input) {
-		close(pi[0]);
-		if (rc == 0) {
-			/* Small inputs (secrets for prompts) fit the pipe buffer. */
-			size_t off = 0;
-			while (off < input_len) {
-				ssize_t w = write(pi[1], input + off, input_len - off);
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					break;
-				off += (size_t)w;
-			}
-		}
-		close(pi[1]);
-	}
-	if (rc != 0) {
-		errno = rc;
-		fl_error_set_os("cannot run %s", argv[0]);
-		goto fail_pipes;
-	}
-	long deadline = timeout_sec > 0 ? now_ms() + timeout_sec * 1000L : 0;
-	int timed_out = 0;
-	struct pollfd fds[2] = {{po[0], POLLIN, 0}, {err ? pe[0] : -1, POLLIN, 0}};
-	int open_fds = err ? 2 : 1;
-	while (open_fds > 0) {
-		int wait = -1;
-		if (deadline) {
-			long left = deadline - now_ms();
-			if (left <= 0) {
-				kill(pid, SIGKILL);
-				timed_out = 1;
+	close_fd(&po[1]);
+	close_fd(&pe[1]);
+	close_fd(&pi[0]);
+	if (input && rc == 0) {
+		/* Small inputs (secrets for prompts) fit the pipe buffer. */
+		size_t off = 0;
+		while (off < input_len) {
+			ssize_t w = write(pi[1], input + off, input_len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
 				break;
+			off += (size_t)w;
+		}
+	}
+	close_fd(&pi[1]);
+	if (rc != 0) {
+		close_fd(&po[0]);
+		close_fd(&pe[0]);
+		errno = rc;
+		return fl_error_set_os("cannot run %s", argv[0]);
+	}
+	p->fds[0] = (struct pollfd){po[0], POLLIN, 0};
+	p->fds[1] = (struct pollfd){pe[0], POLLIN, 0};
+	p->deadline = timeout_sec > 0 ? now_ms() + timeout_sec * 1000L : 0;
+	return 0;
+}
+
+static void kill_child(struct fl_proc *p)
+{
+	kill(p->pid, SIGKILL);
+	close_fd(&p->fds[0].fd);
+	close_fd(&p->fds[1].fd);
+}
+
+/* Reads what comes until stdout grew (returns 1; only if want_out), or until stdout has
+ * ended (want_out) or both have (0); -1 on a timeout, a failure or too much output. */
+static int pump(struct fl_proc *p, int want_out)
+{
+	while (p->fds[0].fd >= 0 || (!want_out && p->fds[1].fd >= 0)) {
+		int wait = -1;
+		if (p->deadline) {
+			long left = p->deadline - now_ms();
+			if (left <= 0) {
+				p->timed_out = 1;
+				kill_child(p);
+				return fl_error_set(FL_E_OS, "%s timed out after %d seconds",
+				                    p->name, p->timeout_sec);
 			}
 			wait = (int)left;
 		}
-		int pr = poll(fds, 2, wait);
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
+		int pr = poll(p->fds, 2, wait);
+		if (pr < 0 && errno != EINTR) {
+			fl_error_set_os("poll failed");
+			kill_child(p);
+			return -1;
 		}
-		if (pr == 0)
+		if (pr <= 0)
 			continue;
+		int grew = 0;
 		for (int i = 0; i < 2; i++) {
-			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (p->fds[i].fd < 0 || !(p->fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			char buf[65536];
-			ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+			struct fl_buf *b = i == 0 ? p->out : p->err;
+			size_t room = 65536;
+			if (i == 0 && p->out_max) {
+				room = b->cap - b->len - 1;
+				if (room == 0) {
+					p->overflowed = 1;
+					kill_child(p);
+					return fl_error_set(
+					    FL_E_INVALID, "%s wrote more than %zu bytes of output",
+					    p->name, p->out_max);
+				}
+				room = room < 65536 ? room : 65536;
+			} else if (fl_buf_grow(b, room) < 0) {
+				kill_child(p);
+				return -1;
+			}
+			/* Straight into the buffer: no copy. */
+			ssize_t n = read(p->fds[i].fd, b->ptr + b->len, room);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
-				close(fds[i].fd);
-				fds[i].fd = -1;
-				open_fds--;
+				close_fd(&p->fds[i].fd);
 				continue;
 			}
-			fl_buf_put(i == 0 ? out : err, buf, (size_t)n);
+			b->len += (size_t)n;
+			b->ptr[b->len] = '\0';
+			grew |= i == 0;
 		}
+		if (grew && want_out)
+			return 1;
 	}
-	for (int i = 0; i < 2; i++)
-		if (fds[i].fd >= 0)
-			close(fds[i].fd);
-	if (wait_status(pid, status) < 0)
-		return -1;
-	if (timed_out)
-		return fl_error_set(FL_E_OS, "%s timed out after %d seconds", argv[0], timeout_sec);
 	return 0;
-fail_pipes:
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
-	return -1;
+}
+
+int fl_proc_more(struct fl_proc *p)
+{
+	return p->timed_out ? -1 : pump(p, 1);
+}
+
+int fl_proc_finish(struct fl_proc *p, int *status)
+{
+	int rc = p->timed_out ? -1 : pump(p, 0);
+	struct fl_error saved = *fl_error_last();
+	close_fd(&p->fds[0].fd);
+	close_fd(&p->fds[1].fd);
+	if (wait_status(p->pid, status) < 0)
+		return -1;
+	if (p->timed_out)
+		return fl_error_set(FL_E_OS, "%s timed out after %d seconds", p->name,
+		                    p->timeout_sec);
+	if (p->overflowed)
+		return fl_error_set(FL_E_INVALID, "%s wrote more than %zu bytes of output", p->name,
+		                    p->out_max);
+	if (rc < 0)
+		return fl_error_set(saved.klass, "%s", saved.message);
+	return 0;
+}
+
+int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
+                      struct fl_buf *out, struct fl_buf *err, int *status)
+{
+	struct fl_proc p;
+	if (fl_proc_start(&p, argv, input, input_len, timeout_sec, out, 0, err) < 0)
+		return -1;
+	return fl_proc_finish(&p, status);
 }
 
 int fl_run_interactive(char *const argv[], int *status)

@@ -33,7 +33,8 @@ static const struct cli_command roles_cmd = {
     list_flags};
 static const struct cli_command validate_cmd = {
     "inventory validate", "[--json]",
-    "Check the fleet configuration; exit 1 listing every problem found.", NULL, list_flags};
+    "Check the fleet configuration, generators included; exit 1 listing every problem found.", NULL,
+    list_flags};
 static const struct cli_command graph_cmd = {
     "inventory graph", "[--format dot|mermaid]",
     "Draw instances → roles → machines as Graphviz dot or Mermaid.", NULL, graph_flags};
@@ -203,6 +204,12 @@ static int inventory_show(int argc, char **argv)
 	const struct fl_machine *m = fl_inventory_machine(inv, pos[0]);
 	if (!m) {
 		rc = cli_fail("no machine named \"%s\" (see fleet inventory list)", pos[0]);
+		goto out;
+	}
+	size_t at = (size_t)(m - inv->machines);
+	if (fl_inventory_load_generators(&ctx.inv, &at, 1) < 0) {
+		fl_error_prefix("%s: ", ctx.flake.ptr);
+		rc = cli_fail_lib();
 		goto out;
 	}
 	json_t *roles = json_array();
@@ -388,7 +395,13 @@ out:
 
 static int inventory_validate(int argc, char **argv)
 {
-	SETUP(validate_cmd, 0, 0, 1);
+	SETUP_GENERATORS(validate_cmd, 0, 0, 1);
+	/* Generators are checked too: a type error in one is a problem like any other. */
+	if (fl_inventory_load_generators(&ctx.inv, NULL, 0) < 0) {
+		fl_error_prefix("%s: ", ctx.flake.ptr);
+		rc = cli_fail_lib();
+		goto out;
+	}
 	if (ctx.json) {
 		json_t *o = json_object();
 		json_object_set_new(o, "ok", json_boolean(inv->problems.n == 0));

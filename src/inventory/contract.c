@@ -78,12 +78,14 @@ static int get_strv(struct fl_jdoc *d, const struct fl_jv *obj, const char *key,
                     struct fl_strv *out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
+	(void)d;
 	if (!v || v->type == FL_JV_NULL)
 		return 0;
 	char p[2048];
-	snprintf(p, sizeof(p), "%s.%s", path, key);
-	if (!is(v, FL_JV_ARR))
+	if (!is(v, FL_JV_ARR)) {
+		snprintf(p, sizeof(p), "%s.%s", path, key);
 		return bad(p, "a list of strings");
+	}
 	out->v = calloc(v->n + 1, sizeof(char *));
 	if (!out->v)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
@@ -92,12 +94,10 @@ static int get_strv(struct fl_jdoc *d, const struct fl_jv *obj, const char *key,
 	JV_ARRAY_FOREACH(v, i, e)
 	{
 		if (!is(e, FL_JV_STR)) {
-			char q[2100];
-			snprintf(q, sizeof(q), "%s[%zu]", p, i);
-			return bad(q, "a string");
+			snprintf(p, sizeof(p), "%s.%s[%zu]", path, key, i);
+			return bad(p, "a string");
 		}
-		if (!(out->v[out->n++] = (char *)e->str))
-			return fl_error_set(FL_E_NOMEM, "out of memory");
+		out->v[out->n++] = (char *)e->str;
 	}
 	return 0;
 }
@@ -119,14 +119,13 @@ static const struct fl_jv *get_obj(const struct fl_jv *obj, const char *key, con
 }
 
 static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char *name,
-                           const struct fl_jv *obj, const char *mpath)
+                           const struct fl_jv *obj, const char *mname)
 {
 	char path[1024];
-	snprintf(path, sizeof(path), "%s.generators.%s", mpath, name);
+	snprintf(path, sizeof(path), "machines.%s.generators.%s", mname, name);
 	if (!is(obj, FL_JV_OBJ))
 		return bad(path, "an attribute set");
-	if (!(g->name = fl_jdoc_strndup(d, name, strlen(name))))
-		return fl_error_set(FL_E_NOMEM, "out of memory");
+	g->name = (char *)name;
 	int err;
 	if (get_bool(obj, "share", path, 0, &g->share) < 0 ||
 	    get_strv(d, obj, "dependencies", path, &g->dependencies) < 0 ||
@@ -192,6 +191,28 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 	return 0;
 }
 
+int inventory_read_generators(struct fl_jdoc *d, struct fl_machine *m, const struct fl_jv *gens)
+{
+	if (!gens || gens->type == FL_JV_NULL)
+		return 0;
+	if (!is(gens, FL_JV_OBJ)) {
+		char path[600];
+		snprintf(path, sizeof(path), "machines.%s.generators", m->name);
+		return bad(path, "an attribute set");
+	}
+	m->generators = calloc(gens->n + 1, sizeof(*m->generators));
+	if (!m->generators)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	const char *k;
+	const struct fl_jv *v;
+	JV_OBJECT_FOREACH(gens, it3, k, v)
+	{
+		if (parse_generator(d, &m->generators[m->ngenerators++], k, v, m->name) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *name,
                          const struct fl_jv *obj)
 {
@@ -199,8 +220,7 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 	snprintf(path, sizeof(path), "machines.%s", name);
 	if (!is(obj, FL_JV_OBJ))
 		return bad(path, "an attribute set");
-	if (!(m->name = (char *)name))
-		return fl_error_set(FL_E_NOMEM, "out of memory");
+	m->name = (char *)name;
 	int err;
 	if (get_str(d, obj, "machineClass", path, 1, &m->machine_class) < 0 ||
 	    get_str(d, obj, "system", path, 0, &m->system) < 0 ||
@@ -224,20 +244,12 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 			m->wave = (long)w->integer;
 		}
 	}
-	const struct fl_jv *gens = get_obj(obj, "generators", path, &err);
-	if (err)
-		return -1;
-	if (gens) {
-		m->generators = calloc(gens->n + 1, sizeof(*m->generators));
-		if (!m->generators)
-			return fl_error_set(FL_E_NOMEM, "out of memory");
-		const char *k;
-		const struct fl_jv *v;
-		JV_OBJECT_FOREACH(gens, it3, k, v)
-		{
-			if (parse_generator(d, &m->generators[m->ngenerators++], k, v, path) < 0)
-				return -1;
-		}
+	/* Generators are read (types checked) when a command asks for them. */
+	const struct fl_jv *gens = fl_jv_get(obj, "generators");
+	if (gens && gens->type != FL_JV_NULL && gens->type != FL_JV_OBJ &&
+	    !(gens->type == FL_JV_SKIPPED && gens->raw[0] == '{')) {
+		snprintf(path, sizeof(path), "machines.%s.generators", name);
+		return bad(path, "an attribute set");
 	}
 	return 0;
 }
@@ -339,17 +351,33 @@ static int cmp_machine(const void *a, const void *b)
 	return strcmp(((const struct fl_machine *)a)->name, ((const struct fl_machine *)b)->name);
 }
 
-int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
+const char *const *fl_inventory_skip_path(void)
+{
+	static const char *const generators[] = {"machines", "*", "generators", NULL};
+	return generators;
+}
+
+int fl_inventory_parse_owned(char *json, size_t len, struct fl_inventory *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct fl_jdoc *d = malloc(sizeof(*d));
+	if (!d) {
+		free(json);
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	if (fl_jdoc_parse_ex(json, len, fl_inventory_skip_path(), d) < 0) {
+		free(d);
+		free(json);
+		return fl_error_prefix("fleet output: bad ");
+	}
+	d->input = json;
+	return fl_inventory_read_doc(d, out);
+}
+
+int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out)
 {
 	memset(out, 0, sizeof(*out));
 	/* The inventory's strings point into the parsed document, which it keeps. */
-	struct fl_jdoc *d = malloc(sizeof(*d));
-	if (!d)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	if (fl_jdoc_parse(json, len, d) < 0) {
-		free(d);
-		return fl_error_prefix("fleet output: bad ");
-	}
 	out->doc = d;
 	const struct fl_jv *root = d->root;
 	int rc = -1, err;
@@ -413,91 +441,143 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 		}
 	}
 	rc = check_semantics(d, out);
-	out->generators_loaded = 1;
 out:
 	if (rc < 0)
 		fl_inventory_free(out);
 	return rc;
 }
 
-/* Strings of a snapshot live in its arena; strings of a parsed output are owned. */
-#define SFREE(s)                                                                                   \
-	do {                                                                                       \
-		if (owned)                                                                         \
-			free(s);                                                                   \
-	} while (0)
-
-static void strv_release(struct fl_strv *v, int owned)
+int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out)
 {
-	for (size_t i = 0; i < v->n; i++)
-		SFREE(v->v[i]);
-	free(v->v);
-	v->v = NULL;
-	v->n = 0;
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		memset(out, 0, sizeof(*out));
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	if (fl_inventory_parse_owned(copy, len, out) < 0)
+		return -1;
+	if (fl_inventory_load_generators(out, NULL, 0) < 0) {
+		fl_inventory_free(out);
+		return -1;
+	}
+	return 0;
 }
 
-static void generator_free(struct fl_generator *g, int owned)
+static void generators_release(struct fl_machine *m);
+
+/* mv: the machine as the output has it, perhaps skipped whole (the cache's copy) or
+ * with its generators skipped (a parsed output): those are parsed now. */
+static int read_machine_generators(struct fl_jdoc *d, struct fl_machine *m, const struct fl_jv *mv)
 {
-	SFREE(g->name);
-	strv_release(&g->dependencies, owned);
-	SFREE(g->validation_hash);
-	for (size_t i = 0; i < g->nprompts; i++) {
-		SFREE(g->prompts[i].name);
-		SFREE(g->prompts[i].description);
-		SFREE(g->prompts[i].type);
+	generators_release(m); /* what a failed read left */
+	if (mv && mv->type == FL_JV_SKIPPED && fl_jdoc_parse_more(d, mv->raw, mv->raw_len, &mv) < 0)
+		return fl_error_prefix("fleet output: machines.%s: bad ", m->name);
+	const struct fl_jv *gens = fl_jv_get(mv, "generators");
+	if (gens && gens->type == FL_JV_SKIPPED &&
+	    fl_jdoc_parse_more(d, gens->raw, gens->raw_len, &gens) < 0)
+		return fl_error_prefix("fleet output: machines.%s.generators: bad ", m->name);
+	if (inventory_read_generators(d, m, gens) < 0)
+		return -1;
+	m->generators_read = 1;
+	return 0;
+}
+
+int fl_inventory_load_generators(struct fl_inventory *inv, const size_t *idx, size_t n)
+{
+	/* The machines as Nix wrote them: the parsed output, or the cache's copy. */
+	struct fl_jdoc *d = inv->doc ? inv->doc : inv->gen_doc;
+	const struct fl_jv *machines = NULL;
+	if (inv->doc)
+		machines = fl_jv_get(inv->doc->root, "machines");
+	else if (inv->gen_doc)
+		machines = inv->gen_doc->root;
+	else if (inv->nmachines)
+		return fl_error_set(FL_E_INVALID, "internal: generators were not kept");
+	if (!machines || machines->type != FL_JV_OBJ) {
+		for (size_t i = 0; i < inv->nmachines; i++)
+			inv->machines[i].generators_read = 1; /* none declared */
+		return 0;
 	}
-	free(g->prompts);
-	for (size_t i = 0; i < g->nfiles; i++) {
-		SFREE(g->files[i].name);
-		SFREE(g->files[i].owner);
-		SFREE(g->files[i].group);
-		SFREE(g->files[i].mode);
-		SFREE(g->files[i].needed_for);
+	if (idx && n <= 8) {
+		/* A few machines: look each up. */
+		for (size_t i = 0; i < n; i++) {
+			struct fl_machine *m = &inv->machines[idx[i]];
+			if (!m->generators_read &&
+			    read_machine_generators(d, m, fl_jv_get(machines, m->name)) < 0)
+				return -1;
+		}
+		return 0;
 	}
-	free(g->files);
-	SFREE(g->script_drv);
-	SFREE(g->script_path);
+	/* Many: one walk over the output's machines, each found by bisection. */
+	unsigned char *wanted = calloc(inv->nmachines + 1, 1);
+	if (!wanted)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < (idx ? n : inv->nmachines); i++)
+		wanted[idx ? idx[i] : i] = 1;
+	int rc = 0;
+	for (size_t k = 0; k < machines->n && rc == 0; k++) {
+		const struct fl_machine *found = fl_inventory_machine(inv, machines->keys[k]);
+		if (!found)
+			continue;
+		struct fl_machine *m = &inv->machines[found - inv->machines];
+		if (wanted[found - inv->machines] && !m->generators_read)
+			rc = read_machine_generators(d, m, &machines->items[k]);
+	}
+	/* Machines the output does not list with generators have none. */
+	for (size_t i = 0; i < inv->nmachines && rc == 0; i++)
+		if (wanted[i])
+			inv->machines[i].generators_read = 1;
+	free(wanted);
+	return rc;
+}
+
+/* Every string lives in a document or snapshot the inventory keeps: only arrays are
+ * freed one by one. */
+static void generators_release(struct fl_machine *m)
+{
+	for (size_t g = 0; g < m->ngenerators; g++) {
+		free(m->generators[g].dependencies.v);
+		free(m->generators[g].prompts);
+		free(m->generators[g].files);
+	}
+	free(m->generators);
+	m->generators = NULL;
+	m->ngenerators = 0;
+}
+
+void inventory_release_generators(struct fl_inventory *inv)
+{
+	for (size_t i = 0; i < inv->nmachines; i++) {
+		generators_release(&inv->machines[i]);
+		inv->machines[i].generators_read = 0;
+	}
+	if (inv->gen_doc) {
+		fl_jdoc_free(inv->gen_doc);
+		free(inv->gen_doc);
+		inv->gen_doc = NULL;
+	}
 }
 
 void fl_inventory_free(struct fl_inventory *inv)
 {
-	inventory_release(inv, inv->arena == NULL && inv->doc == NULL);
-}
-
-void inventory_release(struct fl_inventory *inv, int owned)
-{
+	inventory_release_generators(inv);
 	for (size_t i = 0; i < inv->nmachines; i++) {
 		struct fl_machine *m = &inv->machines[i];
-		SFREE(m->name);
-		SFREE(m->machine_class);
-		SFREE(m->system);
-		SFREE(m->toplevel);
-		strv_release(&m->tags, owned);
-		SFREE(m->target_host);
-		SFREE(m->build_host);
-		strv_release(&m->ssh_options, owned);
-		for (size_t g = 0; g < m->ngenerators; g++)
-			generator_free(&m->generators[g], owned && !inv->gen_arena);
-		free(m->generators);
+		free(m->tags.v);
+		free(m->ssh_options.v);
 	}
 	free(inv->machines);
 	for (size_t i = 0; i < inv->ninstances; i++) {
 		struct fl_instance *in = &inv->instances[i];
-		SFREE(in->name);
-		SFREE(in->module_name);
-		SFREE(in->module_input);
-		for (size_t r = 0; r < in->nroles; r++) {
-			SFREE(in->roles[r].name);
-			strv_release(&in->roles[r].machines, owned);
-			SFREE(in->roles[r].settings_json);
-		}
+		for (size_t r = 0; r < in->nroles; r++)
+			free(in->roles[r].machines.v);
 		free(in->roles);
 	}
 	free(inv->instances);
-	SFREE(inv->name);
-	strv_release(&inv->problems, owned);
+	free(inv->problems.v);
 	free(inv->arena);
-	free(inv->gen_arena);
 	if (inv->doc) {
 		fl_jdoc_free(inv->doc);
 		free(inv->doc);

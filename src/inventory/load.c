@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define CACHE_VERSION "fleet-eval-cache-1"
@@ -295,14 +297,34 @@ static int read_snapshot(const char *path, int want_generators, struct fl_invent
 	return rc;
 }
 
+static int parse_as_it_comes(void *ctx, const char *data, size_t len, const struct fl_jsource *rest)
+{
+	if (fl_jdoc_parse_stream(data, len, rest, fl_inventory_skip_path(), ctx) < 0)
+		return fl_error_prefix("fleet output: bad ");
+	return 0;
+}
+
+/* Nix evaluates while its output is parsed: what is left when it exits is small. */
 static int evaluate(struct fl_inventory_load *ld, struct fl_inventory *out)
 {
 	struct fl_buf json = FL_BUF_INIT;
-	int rc = fl_nix_eval_json(ld->nix, ld->flake, "fleet", &json);
-	if (rc == 0)
-		rc = fl_inventory_parse(json.ptr ? json.ptr : "", json.len, out);
-	fl_buf_free(&json);
-	return rc;
+	struct fl_jdoc doc = {0};
+	if (fl_nix_eval_json_stream(ld->nix, ld->flake, "fleet", parse_as_it_comes, &doc, &json) <
+	    0) {
+		if (doc.root)
+			fl_jdoc_free(&doc);
+		fl_buf_free(&json);
+		return -1;
+	}
+	struct fl_jdoc *d = malloc(sizeof(*d));
+	if (!d) {
+		fl_jdoc_free(&doc);
+		fl_buf_free(&json);
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	}
+	*d = doc;
+	d->input = fl_buf_detach(&json);
+	return fl_inventory_read_doc(d, out);
 }
 
 struct key_job {
@@ -310,6 +332,7 @@ struct key_job {
 	const struct fl_nix *nix;
 	char key[65];
 	struct fl_strv watch;
+	int background;
 	int rc;
 	struct fl_error err;
 };
@@ -317,6 +340,12 @@ struct key_job {
 static void *key_job_run(void *arg)
 {
 	struct key_job *j = arg;
+#ifdef __linux__
+	/* Beside Nix, the fingerprint waits its turn: it has the whole evaluation to finish
+	 * in, and Nix's time is the user's. */
+	if (j->background)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+#endif
 	j->rc = cache_key(j->flake, j->nix, j->key, &j->watch);
 	if (j->rc < 0)
 		j->err = *fl_error_last();
@@ -325,16 +354,16 @@ static void *key_job_run(void *arg)
 
 static void store(const char *cache_path, const struct fl_inventory *inv)
 {
-	struct fl_buf snap = FL_BUF_INIT, gens = FL_BUF_INIT;
+	struct fl_buf snap = FL_BUF_INIT;
+	struct iovec gens[2];
 	char gpath[4200];
 	snprintf(gpath, sizeof(gpath), "%s.gen", cache_path);
+	inventory_snapshot_generators(inv, gens);
 	/* Generators first: a core part is only trusted with its generators beside it. */
-	if (inventory_snapshot_write(inv, &snap, &gens) < 0 ||
-	    fl_write_cache_file(gpath, gens.ptr, gens.len) < 0 ||
+	if (inventory_snapshot_write(inv, &snap) < 0 || fl_write_cache_filev(gpath, gens, 2) < 0 ||
 	    fl_write_cache_file(cache_path, snap.ptr, snap.len) < 0)
 		fl_error_clear(); /* a cache that cannot be written is only slower */
 	fl_buf_free(&snap);
-	fl_buf_free(&gens);
 }
 
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
@@ -360,6 +389,7 @@ int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 		/* A file changed (or this flake is new here): the answer is almost surely not
 		 * cached, so fingerprint the flake while Nix evaluates it. */
 		pthread_t t;
+		job.background = 1;
 		int threaded = pthread_create(&t, NULL, key_job_run, &job) == 0;
 		if (!threaded)
 			key_job_run(&job);

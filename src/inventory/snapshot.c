@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC "fleet-inventory-snapshot 3\n"
-#define GEN_MAGIC "fleet-generators-snapshot 3\n"
+#define MAGIC "fleet-inventory-snapshot 4\n"
+#define GEN_MAGIC "fleet-generators-snapshot 4\n"
 #define NONE UINT32_MAX
 
 static int put_u32(struct fl_buf *b, uint32_t v)
@@ -33,39 +33,26 @@ static int put_strv(struct fl_buf *b, const struct fl_strv *v)
 	return 0;
 }
 
-static int put_generator(struct fl_buf *b, const struct fl_generator *g)
+void inventory_snapshot_generators(const struct fl_inventory *inv, struct iovec parts[2])
 {
-	int rc = put_str(b, g->name) | put_u32(b, (uint32_t)g->share) |
-	         put_strv(b, &g->dependencies) | put_str(b, g->validation_hash) |
-	         put_u32(b, (uint32_t)g->nprompts);
-	for (size_t i = 0; i < g->nprompts; i++) {
-		const struct fl_prompt *p = &g->prompts[i];
-		rc |= put_str(b, p->name) | put_str(b, p->description) | put_str(b, p->type) |
-		      put_u32(b, (uint32_t)p->persist);
-	}
-	rc |= put_u32(b, (uint32_t)g->nfiles);
-	for (size_t i = 0; i < g->nfiles; i++) {
-		const struct fl_gen_file *f = &g->files[i];
-		rc |= put_str(b, f->name) | put_str(b, f->owner) | put_str(b, f->group) |
-		      put_str(b, f->mode) | put_str(b, f->needed_for) |
-		      put_u32(b, (uint32_t)f->secret) | put_u32(b, (uint32_t)f->deploy);
-	}
-	return rc | put_str(b, g->script_drv) | put_str(b, g->script_path);
+	const struct fl_jv *machines = inv->doc ? fl_jv_get(inv->doc->root, "machines") : NULL;
+	parts[0].iov_base = (void *)GEN_MAGIC;
+	parts[0].iov_len = sizeof(GEN_MAGIC) - 1;
+	parts[1].iov_base = (void *)(machines ? machines->raw : "null");
+	parts[1].iov_len = machines ? machines->raw_len : 4;
 }
 
-int inventory_snapshot_write(const struct fl_inventory *inv, struct fl_buf *b, struct fl_buf *gens)
+int inventory_snapshot_write(const struct fl_inventory *inv, struct fl_buf *b)
 {
-	int rc = fl_buf_puts(b, MAGIC) | put_u32(b, (uint32_t)inv->schema) | put_str(b, inv->name) |
-	         put_strv(b, &inv->problems) | put_u32(b, (uint32_t)inv->nmachines) |
-	         fl_buf_puts(gens, GEN_MAGIC) | put_u32(gens, (uint32_t)inv->nmachines);
+	int rc = fl_buf_grow(b, 256 * inv->nmachines + 4096) | fl_buf_puts(b, MAGIC) |
+	         put_u32(b, (uint32_t)inv->schema) | put_str(b, inv->name) |
+	         put_strv(b, &inv->problems) | put_u32(b, (uint32_t)inv->nmachines);
 	for (size_t i = 0; i < inv->nmachines; i++) {
 		const struct fl_machine *m = &inv->machines[i];
 		rc |= put_str(b, m->name) | put_str(b, m->machine_class) | put_str(b, m->system) |
 		      put_str(b, m->toplevel) | put_strv(b, &m->tags) | put_str(b, m->target_host) |
 		      put_str(b, m->build_host) | put_u32(b, (uint32_t)m->wave) |
-		      put_strv(b, &m->ssh_options) | put_u32(gens, (uint32_t)m->ngenerators);
-		for (size_t g = 0; g < m->ngenerators; g++)
-			rc |= put_generator(gens, &m->generators[g]);
+		      put_strv(b, &m->ssh_options);
 	}
 	rc |= put_u32(b, (uint32_t)inv->ninstances);
 	for (size_t i = 0; i < inv->ninstances; i++) {
@@ -137,38 +124,6 @@ static void get_strv(struct cursor *c, struct fl_strv *v)
 		v->v[i] = get_str(c);
 }
 
-static void get_generator(struct cursor *c, struct fl_generator *g)
-{
-	g->name = get_str(c);
-	g->share = (int)get_u32(c);
-	get_strv(c, &g->dependencies);
-	g->validation_hash = get_str(c);
-	size_t n;
-	g->prompts = get_array(c, &n, sizeof(*g->prompts));
-	g->nprompts = g->prompts ? n : 0;
-	for (size_t i = 0; i < g->nprompts && !c->bad; i++) {
-		struct fl_prompt *p = &g->prompts[i];
-		p->name = get_str(c);
-		p->description = get_str(c);
-		p->type = get_str(c);
-		p->persist = (int)get_u32(c);
-	}
-	g->files = get_array(c, &n, sizeof(*g->files));
-	g->nfiles = g->files ? n : 0;
-	for (size_t i = 0; i < g->nfiles && !c->bad; i++) {
-		struct fl_gen_file *f = &g->files[i];
-		f->name = get_str(c);
-		f->owner = get_str(c);
-		f->group = get_str(c);
-		f->mode = get_str(c);
-		f->needed_for = get_str(c);
-		f->secret = (int)get_u32(c);
-		f->deploy = (int)get_u32(c);
-	}
-	g->script_drv = get_str(c);
-	g->script_path = get_str(c);
-}
-
 int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -223,7 +178,7 @@ int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out)
 	}
 	if (c.bad || c.p != c.end || out->schema != FL_SCHEMA_VERSION) {
 		out->arena = NULL; /* the caller still owns data */
-		inventory_release(out, 0);
+		fl_inventory_free(out);
 		return fl_error_set(FL_E_INVALID, "damaged inventory snapshot");
 	}
 	return 0;
@@ -234,34 +189,23 @@ int inventory_snapshot_read_generators(char *data, size_t len, struct fl_invento
 	size_t ml = sizeof(GEN_MAGIC) - 1;
 	if (len < ml || memcmp(data, GEN_MAGIC, ml) != 0)
 		return fl_error_set(FL_E_INVALID, "not a generators snapshot");
-	struct cursor c = {data + ml, data + len, 0};
-	if (get_u32(&c) != inv->nmachines)
-		return fl_error_set(FL_E_INVALID, "damaged generators snapshot");
-	inv->gen_arena = data;
-	for (size_t i = 0; i < inv->nmachines && !c.bad; i++) {
-		struct fl_machine *m = &inv->machines[i];
-		size_t ng;
-		m->generators = get_array(&c, &ng, sizeof(*m->generators));
-		m->ngenerators = m->generators ? ng : 0;
-		for (size_t g = 0; g < m->ngenerators && !c.bad; g++)
-			get_generator(&c, &m->generators[g]);
-	}
-	if (c.bad || c.p != c.end) {
-		for (size_t i = 0; i < inv->nmachines; i++) {
-			/* Strings point into data, which the caller keeps: free the arrays only. */
-			struct fl_machine *m = &inv->machines[i];
-			for (size_t g = 0; g < m->ngenerators; g++) {
-				free(m->generators[g].dependencies.v);
-				free(m->generators[g].prompts);
-				free(m->generators[g].files);
-			}
-			free(m->generators);
-			m->generators = NULL;
-			m->ngenerators = 0;
-		}
-		inv->gen_arena = NULL;
+	struct fl_jdoc *d = malloc(sizeof(*d));
+	if (!d)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	/* Checked whole, built only to each machine: the machines a command asks about are
+	 * parsed then (fl_inventory_load_generators). */
+	static const char *const skip[] = {"*", NULL};
+	if (fl_jdoc_parse_ex(data + ml, len - ml, skip, d) < 0) {
+		free(d);
 		return fl_error_set(FL_E_INVALID, "damaged generators snapshot");
 	}
-	inv->generators_loaded = 1;
+	if (d->root->type != FL_JV_OBJ && !(d->root->type == FL_JV_NULL && !inv->nmachines)) {
+		fl_jdoc_free(d);
+		free(d);
+		return fl_error_set(FL_E_INVALID, "damaged generators snapshot");
+	}
+	inventory_release_generators(inv);
+	d->input = data;
+	inv->gen_doc = d;
 	return 0;
 }

@@ -4,18 +4,30 @@
 #define FLEET_INVENTORY_SNAPSHOT_H
 
 #include "fleet/inventory.h"
+#include "fleet/jsonread.h"
 
-/* Two parts: everything but the generators (what most commands read), and the
- * generators of every machine, in machine order. */
-int inventory_snapshot_write(const struct fl_inventory *inv, struct fl_buf *core,
-                             struct fl_buf *generators);
+#include <sys/uio.h>
+
+/* Two parts. The core, binary: everything but the generators (what most commands read).
+ * The generators part: the output's `machines` object as Nix wrote it, which is written
+ * without converting anything and read (generators only) by the few commands that want
+ * them. */
+int inventory_snapshot_write(const struct fl_inventory *inv, struct fl_buf *core);
+/* The generators part of a parsed inventory, as two pieces to write one after the other
+ * (they point into the inventory). */
+void inventory_snapshot_generators(const struct fl_inventory *inv, struct iovec parts[2]);
 /* Any inconsistency fails (the caller then treats the cache entry as absent). On
  * success the inventory owns data (a malloc'd buffer) and its strings point into it. */
 int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out);
-/* Attaches the generators part to an inventory read from the core part. */
+/* Attaches the generators part to an inventory read from the core part (its syntax
+ * checked; generators are read by fl_inventory_load_generators). On success the
+ * inventory owns data. */
 int inventory_snapshot_read_generators(char *data, size_t len, struct fl_inventory *inv);
 
-/* Frees an inventory's arrays, and its strings too if owned. */
-void inventory_release(struct fl_inventory *inv, int owned);
+/* Reads one machine's generators object (types checked, paths in messages) from d,
+ * whose arena the strings then point into. */
+int inventory_read_generators(struct fl_jdoc *d, struct fl_machine *m, const struct fl_jv *gens);
+/* Drops the generators read so far (and the generators part's document). */
+void inventory_release_generators(struct fl_inventory *inv);
 
 #endif

@@ -57,14 +57,16 @@ void fl_nix_trim_error(const char *text, struct fl_buf *out)
 		fl_buf_truncate(out, out->len - 1);
 }
 
-int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *out)
+static const char **nix_argv(const struct fl_nix *nx, const char *const *args)
 {
 	size_t nargs = 0;
 	while (args[nargs])
 		nargs++;
 	const char **argv = calloc(nargs + nx->noptions * 3 / 2 + 8, sizeof(char *));
-	if (!argv)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
+	if (!argv) {
+		fl_error_set(FL_E_NOMEM, "out of memory");
+		return NULL;
+	}
 	size_t i = 0;
 	argv[i++] = nx->bin;
 	argv[i++] = "--extra-experimental-features";
@@ -77,14 +79,17 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 	for (size_t a = 0; a < nargs; a++)
 		argv[i++] = args[a];
 	argv[i] = NULL;
-	struct fl_buf err = FL_BUF_INIT;
-	int status = 0;
-	int rc =
-	    fl_run_capture_ex((char *const *)argv, NULL, 0, nx->timeout_sec, out, &err, &status);
+	return argv;
+}
+
+/* The error of a nix run: rc and status as the run left them, err its stderr. */
+static int nix_outcome(const struct fl_nix *nx, const char *verb, int rc, int status,
+                       const struct fl_buf *err)
+{
 	if (rc == 0 && status != 0) {
 		struct fl_buf trimmed = FL_BUF_INIT;
 		int v[3], lix = 0;
-		fl_nix_trim_error(err.ptr ? err.ptr : "", &trimmed);
+		fl_nix_trim_error(err->ptr ? err->ptr : "", &trimmed);
 		/* Flakes and the nix command need Nix 2.4: say so rather than show its usage. */
 		if (fl_nix_version(nx, v, &lix) == 0 && !lix && v[0] == 2 && v[1] < 4)
 			rc = fl_error_set(FL_E_UNSUPPORTED,
@@ -92,7 +97,7 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 			                  "(flakes and the nix command)",
 			                  v[0], v[1], v[2]);
 		else
-			rc = fl_error_set(FL_E_INVALID, "nix %s failed (exit %d):\n%s", args[0],
+			rc = fl_error_set(FL_E_INVALID, "nix %s failed (exit %d):\n%s", verb,
 			                  status, trimmed.ptr ? trimmed.ptr : "(no output)");
 		fl_buf_free(&trimmed);
 	} else if (rc < 0 && strstr(fl_error_last()->message, "cannot run")) {
@@ -102,6 +107,19 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 		    "binary)",
 		    nx->bin);
 	}
+	return rc;
+}
+
+int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *out)
+{
+	const char **argv = nix_argv(nx, args);
+	if (!argv)
+		return -1;
+	struct fl_buf err = FL_BUF_INIT;
+	int status = 0;
+	int rc =
+	    fl_run_capture_ex((char *const *)argv, NULL, 0, nx->timeout_sec, out, &err, &status);
+	rc = nix_outcome(nx, args[0], rc, status, &err);
 	fl_buf_free(&err);
 	free(argv);
 	return rc;
@@ -116,6 +134,64 @@ int fl_nix_eval_json(const struct fl_nix *nx, const char *flake, const char *att
 	const char *args[] = {"eval", "--json", ref.ptr, NULL};
 	int rc = fl_nix_run(nx, args, out);
 	fl_buf_free(&ref);
+	return rc;
+}
+
+static int proc_more(void *ctx, const char **end)
+{
+	struct fl_proc *p = ctx;
+	int rc = fl_proc_more(p);
+	*end = p->out->ptr + p->out->len;
+	return rc;
+}
+
+static int no_more(void *ctx, const char **end)
+{
+	(void)ctx;
+	(void)end;
+	return 0;
+}
+
+int fl_nix_eval_json_stream(const struct fl_nix *nx, const char *flake, const char *attr,
+                            fl_nix_consumer consume, void *ctx, struct fl_buf *out)
+{
+	struct fl_buf ref = FL_BUF_INIT;
+	if (fl_buf_printf(&ref, "%s#%s", flake, attr) < 0)
+		return -1;
+	const char *args[] = {"eval", "--json", ref.ptr, NULL};
+	const char **argv = nix_argv(nx, args);
+	if (!argv) {
+		fl_buf_free(&ref);
+		return -1;
+	}
+	struct fl_buf err = FL_BUF_INIT;
+	struct fl_proc proc;
+	int status = 0, consumed = 0;
+	int rc = fl_proc_start(&proc, (char *const *)argv, NULL, 0, nx->timeout_sec, out,
+	                       FL_NIX_STREAM_MAX, &err);
+	if (rc < 0 && fl_error_last()->klass == FL_E_NOMEM) {
+		/* No room to reserve (a small machine): read it all first, then consume. */
+		fl_buf_free(&err);
+		free(argv);
+		rc = fl_nix_run(nx, args, out);
+		fl_buf_free(&ref);
+		if (rc < 0 || fl_buf_grow(out, 0) < 0)
+			return -1;
+		struct fl_jsource none = {no_more, NULL};
+		return consume(ctx, out->ptr, out->len, &none);
+	}
+	if (rc == 0) {
+		struct fl_jsource src = {proc_more, &proc};
+		consumed = consume(ctx, out->ptr, out->len, &src);
+		struct fl_error saved = *fl_error_last();
+		rc = fl_proc_finish(&proc, &status);
+		if (rc == 0 && status == 0 && consumed < 0)
+			rc = fl_error_set(saved.klass, "%s", saved.message);
+	}
+	rc = nix_outcome(nx, args[0], rc, status, &err);
+	fl_buf_free(&err);
+	fl_buf_free(&ref);
+	free(argv);
 	return rc;
 }
 

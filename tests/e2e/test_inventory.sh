@@ -127,6 +127,10 @@ check "quick path: an edit is still a miss" test "$(calls)" = $((calls_before + 
 for f in "$XDG_CACHE_HOME"/fleet/eval/*.snap; do printf 'garbage' >"$f"; done
 run "$FLEET" machines list --json
 check "a damaged cache entry: evaluated again, same answer" sh -c "[ $RC = 0 ] && [ \$(wc -l <'$T/nix-calls') = $((calls_before + 2)) ]"
+for f in "$XDG_CACHE_HOME"/fleet/eval/*.snap.gen; do printf 'fleet-generators-snapshot 4\n{"cinnabar":' >"$f"; done
+run "$FLEET" inventory show cinnabar --json
+check "a damaged generators part: evaluated again, generators shown" sh -c "[ $RC = 0 ] && [ \$(wc -l <'$T/nix-calls') = $((calls_before + 3)) ]"
+check "…with the generators" test "$(json 'len(d["generators"])')" -ge 3
 
 # --- machines create -------------------------------------------------------------------------
 fleet_fixture with-inventory-json "$T/inv" >/dev/null

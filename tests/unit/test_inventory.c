@@ -224,19 +224,33 @@ static void test_snapshot_round_trip(void **state)
 	(void)state;
 	struct fl_inventory inv, back;
 	struct fl_buf core = FL_BUF_INIT, gens = FL_BUF_INIT;
-	assert_int_equal(fl_inventory_parse(good, strlen(good), &inv), 0);
-	assert_int_equal(inventory_snapshot_write(&inv, &core, &gens), 0);
+	struct iovec parts[2];
+	/* Read without generators, as a cold `inventory list` does: they are stored as
+	 * they came, and read when a later command wants them. */
+	assert_int_equal(fl_inventory_parse_owned(strdup(good), strlen(good), &inv), 0);
+	assert_int_equal(fl_inventory_machine(&inv, "web2")->generators_read, 0);
+	assert_int_equal(fl_inventory_machine(&inv, "web2")->ngenerators, 0);
+	assert_int_equal(inventory_snapshot_write(&inv, &core), 0);
+	inventory_snapshot_generators(&inv, parts);
+	for (int i = 0; i < 2; i++)
+		fl_buf_put(&gens, parts[i].iov_base, parts[i].iov_len);
 	char *c = malloc(core.len), *g = malloc(gens.len);
 	memcpy(c, core.ptr, core.len);
 	memcpy(g, gens.ptr, gens.len);
 	assert_int_equal(inventory_snapshot_read(c, core.len, &back), 0);
-	assert_int_equal(back.generators_loaded, 0);
 	assert_int_equal(inventory_snapshot_read_generators(g, gens.len, &back), 0);
+	/* One machine's generators, then all of them. */
+	size_t web2 = (size_t)(fl_inventory_machine(&back, "web2") - back.machines);
+	assert_int_equal(fl_inventory_load_generators(&back, &web2, 1), 0);
+	assert_int_equal(back.machines[web2].generators_read, 1);
+	assert_int_equal(back.machines[0].generators_read, 0);
+	assert_int_equal(fl_inventory_load_generators(&back, NULL, 0), 0);
 	assert_int_equal(back.nmachines, inv.nmachines);
 	for (size_t i = 0; i < inv.nmachines; i++) {
 		assert_string_equal(back.machines[i].name, inv.machines[i].name);
 		assert_int_equal(back.machines[i].tags.n, inv.machines[i].tags.n);
-		assert_int_equal(back.machines[i].ngenerators, inv.machines[i].ngenerators);
+		assert_int_equal(back.machines[i].ngenerators,
+		                 strcmp(inv.machines[i].name, "web2") == 0 ? 1 : 0);
 		assert_int_equal(back.machines[i].wave, inv.machines[i].wave);
 	}
 	const struct fl_machine *m = fl_inventory_machine(&back, "web2");
@@ -267,6 +281,40 @@ static void test_snapshot_round_trip(void **state)
 	fl_buf_free(&gens);
 }
 
+/* Generators skipped by a read are checked when read from the cache: a type error in
+ * them is reported then, with its path. */
+static void test_skipped_generators_checked_later(void **state)
+{
+	(void)state;
+	const char *json = "{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":"
+	                   "\"nixos\",\"generators\":{\"g\":{\"files\":{\"f\":{\"secret\":"
+	                   "\"yes\"}}}}}}}";
+	struct fl_inventory inv;
+	assert_int_equal(fl_inventory_parse(json, strlen(json), &inv), -1);
+	assert_non_null(strstr(fl_error_last()->message, "machines.a.generators.g.files.f.secret"));
+	assert_int_equal(fl_inventory_parse_owned(strdup(json), strlen(json), &inv), 0);
+	struct fl_buf core = FL_BUF_INIT, gens = FL_BUF_INIT;
+	struct iovec parts[2];
+	assert_int_equal(inventory_snapshot_write(&inv, &core), 0);
+	inventory_snapshot_generators(&inv, parts);
+	for (int i = 0; i < 2; i++)
+		fl_buf_put(&gens, parts[i].iov_base, parts[i].iov_len);
+	fl_inventory_free(&inv);
+	struct fl_inventory back;
+	size_t core_len = core.len, gens_len = gens.len;
+	char *c = fl_buf_detach(&core), *g = fl_buf_detach(&gens);
+	assert_int_equal(inventory_snapshot_read(c, core_len, &back), 0);
+	assert_int_equal(inventory_snapshot_read_generators(g, gens_len, &back), 0);
+	assert_int_equal(fl_inventory_load_generators(&back, NULL, 0), -1);
+	assert_non_null(strstr(fl_error_last()->message, "machines.a.generators.g.files.f.secret"));
+	fl_inventory_free(&back);
+	/* Still an error for the generators when they are not an attribute set at all. */
+	const char *notset = "{\"schemaVersion\":1,\"machines\":{\"a\":{\"machineClass\":"
+	                     "\"nixos\",\"generators\":[1]}}}";
+	assert_int_equal(fl_inventory_parse_owned(strdup(notset), strlen(notset), &inv), -1);
+	assert_non_null(strstr(fl_error_last()->message, "machines.a.generators"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -277,6 +325,7 @@ int main(void)
 	    cmocka_unit_test(test_contract_good),
 	    cmocka_unit_test(test_contract_errors),
 	    cmocka_unit_test(test_snapshot_round_trip),
+	    cmocka_unit_test(test_skipped_generators_checked_later),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
