@@ -186,7 +186,9 @@ static int pump(struct fl_proc *p, int want_out)
 
 int fl_proc_more(struct fl_proc *p)
 {
-	return p->timed_out ? -1 : pump(p, 1);
+	if (p->timed_out || p->overflowed)
+		return fl_error_set(FL_E_INVALID, "internal: %s was stopped", p->name);
+	return pump(p, 1);
 }
 
 int fl_proc_finish(struct fl_proc *p, int *status)
