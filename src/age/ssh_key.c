@@ -133,8 +133,8 @@ static const char *printable(char out[SHOWN_SIZE], const uint8_t *s, size_t n)
  * values are never negative. `secret` values go in OpenSSL's secure heap and are wiped on free. */
 static int wire_mpint(struct wire *w, BIGNUM **out, int secret, const char *what)
 {
-	const uint8_t *s;
-	size_t n;
+	const uint8_t *s = NULL;
+	size_t n = 0;
 	*out = NULL;
 	if (wire_string(w, &s, &n, what) < 0)
 		return -1;
@@ -558,7 +558,7 @@ static int parse_private_section(struct fl_ssh_privkey *k, const uint8_t *sec, s
 	uint8_t seed[32];
 	const uint8_t *type, *s;
 	size_t typelen, n;
-	uint32_t check1, check2;
+	uint32_t check1 = 0, check2 = 0;
 	EVP_PKEY *rsa_priv = NULL;
 	int rc = -1;
 
@@ -688,7 +688,7 @@ static int parse_openssh_binary(struct fl_ssh_privkey *k, const uint8_t *bin, si
 	struct wire w = {bin, len, k->source};
 	const uint8_t *cname, *kname, *kopts, *pub, *sec;
 	size_t cnamelen, knamelen, koptslen, publen, seclen;
-	uint32_t nkeys;
+	uint32_t nkeys = 0;
 	char shown[SHOWN_SIZE];
 
 	if (len < OPENSSH_MAGIC_LEN || memcmp(bin, OPENSSH_MAGIC, OPENSSH_MAGIC_LEN) != 0)
@@ -757,7 +757,7 @@ static int parse_openssh_binary(struct fl_ssh_privkey *k, const uint8_t *bin, si
 	struct wire o = {kopts, koptslen, k->source};
 	const uint8_t *salt;
 	size_t saltlen;
-	uint32_t rounds;
+	uint32_t rounds = 0;
 	if (wire_string(&o, &salt, &saltlen, "the bcrypt salt") < 0 ||
 	    wire_u32(&o, &rounds, "the bcrypt rounds") < 0 || wire_end(&o, "the kdf options") < 0)
 		return -1;

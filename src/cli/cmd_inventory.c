@@ -170,8 +170,8 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 #define SETUP_GENERATORS(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 1)
 #define SETUP_(cmd, min, max, allow_problems, generators)                                          \
 	struct cli_flake ctx = {.want_generators = (generators)};                                  \
-	char **pos;                                                                                \
-	int npos, rc = parse(&(cmd), argc, argv, &ctx, &pos, &npos, NULL);                         \
+	char **pos = NULL;                                                                         \
+	int npos = 0, rc = parse(&(cmd), argc, argv, &ctx, &pos, &npos, NULL);                     \
 	if (rc >= 0)                                                                               \
 		goto out;                                                                          \
 	if (npos < (min) || npos > (max)) {                                                        \
@@ -444,8 +444,8 @@ static void node_id(struct fl_buf *b, const char *kind, const char *a, const cha
 static int inventory_graph(int argc, char **argv)
 {
 	struct cli_flake ctx = {0};
-	char **pos;
-	int npos;
+	char **pos = NULL;
+	int npos = 0;
 	const char *format = "dot";
 	int rc = parse(&graph_cmd, argc, argv, &ctx, &pos, &npos, &format);
 	if (rc >= 0)
