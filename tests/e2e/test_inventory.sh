@@ -76,6 +76,9 @@ check "syntax error: no warning noise" sh -c "! grep -q 'warning:' '$T/run.err'"
 fleet_fixture throws "$T/throws" >/dev/null
 run "$FLEET" inventory list --flake "$T/throws"
 check "throw: exit 1 with the message" sh -c "[ $RC = 1 ] && grep -q 'error:' '$T/run.err'"
+fleet_fixture throws-late "$T/throws-late" >/dev/null
+run "$FLEET" inventory list --flake "$T/throws-late"
+check "a throw after nix printed part of the output: Nix's message, exit 1" sh -c "[ $RC = 1 ] && grep -q 'machine late has a broken tag' '$T/run.err' && ! grep -q 'JSON' '$T/run.err'"
 printf '#!/bin/sh\n[ "$1" = --version ] && { echo "nix (Nix) 2.3.16"; exit 0; }\necho "error: unrecognised flag" >&2\nexit 1\n' >"$T/oldnix"
 chmod +x "$T/oldnix"
 run env FLEET_NIX="$T/oldnix" "$FLEET" inventory list --no-cache --flake "$T/syntax"
