@@ -86,11 +86,6 @@ int fl_inventory_parse(const char *json, size_t len, struct fl_inventory *out);
  * generators left unread: only their syntax is checked, which is much faster for a
  * large fleet. fl_inventory_load_generators reads (and type-checks) them. */
 int fl_inventory_parse_owned(char *json, size_t len, struct fl_inventory *out);
-/* What a parse of the output skips (fl_jdoc_parse_ex): every machine's generators. */
-const char *const *fl_inventory_skip_path(void);
-/* Reads a parsed output, taking over d (malloc'd, with its input; freed with the
- * inventory, or on failure). */
-int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out);
 /* Reads the generators of the machines at idx[0..n) (every machine if idx is NULL)
  * that are not read yet, into machine->generators; errors name the JSON path. The
  * inventory must come from a parse, or from fl_inventory_load with want_generators. */

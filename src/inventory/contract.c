@@ -40,8 +40,8 @@ static int bad(const char *path, const char *what)
 	return fl_error_set(FL_E_INVALID, "fleet output: %s: expected %s", path, what);
 }
 
-static int get_str(struct fl_jdoc *d, const struct fl_jv *obj, const char *key, const char *path,
-                   int required, char **out)
+static int get_str(const struct fl_jv *obj, const char *key, const char *path, int required,
+                   char **out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
 	if (!v || v->type == FL_JV_NULL) {
@@ -74,11 +74,9 @@ static int get_bool(const struct fl_jv *obj, const char *key, const char *path, 
 	return 0;
 }
 
-static int get_strv(struct fl_jdoc *d, const struct fl_jv *obj, const char *key, const char *path,
-                    struct fl_strv *out)
+static int get_strv(const struct fl_jv *obj, const char *key, const char *path, struct fl_strv *out)
 {
 	const struct fl_jv *v = fl_jv_get(obj, key);
-	(void)d;
 	if (!v || v->type == FL_JV_NULL)
 		return 0;
 	char p[2048];
@@ -128,14 +126,14 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 	g->name = (char *)name;
 	int err;
 	if (get_bool(obj, "share", path, 0, &g->share) < 0 ||
-	    get_strv(d, obj, "dependencies", path, &g->dependencies) < 0 ||
-	    get_str(d, obj, "validationHash", path, 0, &g->validation_hash) < 0)
+	    get_strv(obj, "dependencies", path, &g->dependencies) < 0 ||
+	    get_str(obj, "validationHash", path, 0, &g->validation_hash) < 0)
 		return -1;
 	const struct fl_jv *script = get_obj(obj, "script", path, &err);
 	if (err)
 		return -1;
-	if (script && (get_str(d, script, "drv", path, 0, &g->script_drv) < 0 ||
-	               get_str(d, script, "path", path, 0, &g->script_path) < 0))
+	if (script && (get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
+	               get_str(script, "path", path, 0, &g->script_path) < 0))
 		return -1;
 	const struct fl_jv *prompts = get_obj(obj, "prompts", path, &err);
 	if (err)
@@ -154,8 +152,8 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 			if (!is(v, FL_JV_OBJ))
 				return bad(pp, "an attribute set");
 			p->name = (char *)k;
-			if (get_str(d, v, "description", pp, 0, &p->description) < 0 ||
-			    get_str(d, v, "type", pp, 0, &p->type) < 0 ||
+			if (get_str(v, "description", pp, 0, &p->description) < 0 ||
+			    get_str(v, "type", pp, 0, &p->type) < 0 ||
 			    get_bool(v, "persist", pp, 0, &p->persist) < 0)
 				return -1;
 			if (!p->type)
@@ -181,10 +179,10 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 			f->name = (char *)k;
 			if (get_bool(v, "secret", fp, 1, &f->secret) < 0 ||
 			    get_bool(v, "deploy", fp, 1, &f->deploy) < 0 ||
-			    get_str(d, v, "owner", fp, 0, &f->owner) < 0 ||
-			    get_str(d, v, "group", fp, 0, &f->group) < 0 ||
-			    get_str(d, v, "mode", fp, 0, &f->mode) < 0 ||
-			    get_str(d, v, "neededFor", fp, 0, &f->needed_for) < 0)
+			    get_str(v, "owner", fp, 0, &f->owner) < 0 ||
+			    get_str(v, "group", fp, 0, &f->group) < 0 ||
+			    get_str(v, "mode", fp, 0, &f->mode) < 0 ||
+			    get_str(v, "neededFor", fp, 0, &f->needed_for) < 0)
 				return -1;
 		}
 	}
@@ -213,8 +211,7 @@ int inventory_read_generators(struct fl_jdoc *d, struct fl_machine *m, const str
 	return 0;
 }
 
-static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *name,
-                         const struct fl_jv *obj)
+static int parse_machine(struct fl_machine *m, const char *name, const struct fl_jv *obj)
 {
 	char path[512];
 	snprintf(path, sizeof(path), "machines.%s", name);
@@ -222,10 +219,10 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 		return bad(path, "an attribute set");
 	m->name = (char *)name;
 	int err;
-	if (get_str(d, obj, "machineClass", path, 1, &m->machine_class) < 0 ||
-	    get_str(d, obj, "system", path, 0, &m->system) < 0 ||
-	    get_str(d, obj, "toplevel", path, 0, &m->toplevel) < 0 ||
-	    get_strv(d, obj, "tags", path, &m->tags) < 0)
+	if (get_str(obj, "machineClass", path, 1, &m->machine_class) < 0 ||
+	    get_str(obj, "system", path, 0, &m->system) < 0 ||
+	    get_str(obj, "toplevel", path, 0, &m->toplevel) < 0 ||
+	    get_strv(obj, "tags", path, &m->tags) < 0)
 		return -1;
 	const struct fl_jv *deploy = get_obj(obj, "deploy", path, &err);
 	if (err)
@@ -233,9 +230,9 @@ static int parse_machine(struct fl_jdoc *d, struct fl_machine *m, const char *na
 	if (deploy) {
 		char dp[600];
 		snprintf(dp, sizeof(dp), "%s.deploy", path);
-		if (get_str(d, deploy, "targetHost", dp, 0, &m->target_host) < 0 ||
-		    get_str(d, deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
-		    get_strv(d, deploy, "sshOptions", dp, &m->ssh_options) < 0)
+		if (get_str(deploy, "targetHost", dp, 0, &m->target_host) < 0 ||
+		    get_str(deploy, "buildHost", dp, 0, &m->build_host) < 0 ||
+		    get_strv(deploy, "sshOptions", dp, &m->ssh_options) < 0)
 			return -1;
 		const struct fl_jv *w = fl_jv_get(deploy, "wave");
 		if (w && w->type != FL_JV_NULL) {
@@ -267,8 +264,8 @@ static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char 
 	const struct fl_jv *mod = get_obj(obj, "module", path, &err);
 	if (err)
 		return -1;
-	if (mod && (get_str(d, mod, "name", path, 0, &in->module_name) < 0 ||
-	            get_str(d, mod, "input", path, 0, &in->module_input) < 0))
+	if (mod && (get_str(mod, "name", path, 0, &in->module_name) < 0 ||
+	            get_str(mod, "input", path, 0, &in->module_input) < 0))
 		return -1;
 	const struct fl_jv *roles = get_obj(obj, "roles", path, &err);
 	if (err)
@@ -288,7 +285,7 @@ static int parse_instance(struct fl_jdoc *d, struct fl_instance *in, const char 
 		if (!is(v, FL_JV_OBJ))
 			return bad(rp, "an attribute set");
 		r->name = (char *)k;
-		if (get_strv(d, v, "machines", rp, &r->machines) < 0)
+		if (get_strv(v, "machines", rp, &r->machines) < 0)
 			return -1;
 		const struct fl_jv *s = fl_jv_get(v, "settings");
 		/* A role without settings has empty ones. */
@@ -351,7 +348,7 @@ static int cmp_machine(const void *a, const void *b)
 	return strcmp(((const struct fl_machine *)a)->name, ((const struct fl_machine *)b)->name);
 }
 
-const char *const *fl_inventory_skip_path(void)
+const char *const *inventory_skip_path(void)
 {
 	static const char *const generators[] = {"machines", "*", "generators", NULL};
 	return generators;
@@ -365,16 +362,16 @@ int fl_inventory_parse_owned(char *json, size_t len, struct fl_inventory *out)
 		free(json);
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
-	if (fl_jdoc_parse_ex(json, len, fl_inventory_skip_path(), d) < 0) {
+	if (fl_jdoc_parse_ex(json, len, inventory_skip_path(), d) < 0) {
 		free(d);
 		free(json);
 		return fl_error_prefix("fleet output: bad ");
 	}
 	d->input = json;
-	return fl_inventory_read_doc(d, out);
+	return inventory_read_doc(d, out);
 }
 
-int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out)
+int inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out)
 {
 	memset(out, 0, sizeof(*out));
 	/* The inventory's strings point into the parsed document, which it keeps. */
@@ -401,9 +398,9 @@ int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out)
 		goto out;
 	}
 	const struct fl_jv *meta = get_obj(root, "meta", "", &err);
-	if (err || (meta && get_str(d, meta, "name", "meta", 0, &out->name) < 0))
+	if (err || (meta && get_str(meta, "name", "meta", 0, &out->name) < 0))
 		goto out;
-	if (get_strv(d, root, "problems", "", &out->problems) < 0)
+	if (get_strv(root, "problems", "", &out->problems) < 0)
 		goto out;
 	const struct fl_jv *machines = get_obj(root, "machines", "", &err);
 	if (err)
@@ -418,7 +415,7 @@ int fl_inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out)
 		const struct fl_jv *v;
 		JV_OBJECT_FOREACH(machines, it5, k, v)
 		{
-			if (parse_machine(d, &out->machines[out->nmachines++], k, v) < 0)
+			if (parse_machine(&out->machines[out->nmachines++], k, v) < 0)
 				goto out;
 		}
 		qsort(out->machines, out->nmachines, sizeof(*out->machines), cmp_machine);

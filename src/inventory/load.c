@@ -299,7 +299,7 @@ static int read_snapshot(const char *path, int want_generators, struct fl_invent
 
 static int parse_as_it_comes(void *ctx, const char *data, size_t len, const struct fl_jsource *rest)
 {
-	if (fl_jdoc_parse_stream(data, len, rest, fl_inventory_skip_path(), ctx) < 0)
+	if (fl_jdoc_parse_stream(data, len, rest, inventory_skip_path(), ctx) < 0)
 		return fl_error_prefix("fleet output: bad ");
 	return 0;
 }
@@ -324,7 +324,7 @@ static int evaluate(struct fl_inventory_load *ld, struct fl_inventory *out)
 	}
 	*d = doc;
 	d->input = fl_buf_detach(&json);
-	return fl_inventory_read_doc(d, out);
+	return inventory_read_doc(d, out);
 }
 
 struct key_job {

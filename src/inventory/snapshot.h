@@ -1,5 +1,6 @@
-/* Internal: a compact binary copy of a parsed inventory, for the evaluation cache. A
- * warm command reads it in well under a millisecond; JSON would take tens. */
+/* Internal to src/inventory: reading the output, and a compact binary copy of a parsed
+ * inventory for the evaluation cache (a warm command reads it in well under a
+ * millisecond; JSON would take tens). */
 #ifndef FLEET_INVENTORY_SNAPSHOT_H
 #define FLEET_INVENTORY_SNAPSHOT_H
 
@@ -24,6 +25,11 @@ int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out);
  * inventory owns data. */
 int inventory_snapshot_read_generators(char *data, size_t len, struct fl_inventory *inv);
 
+/* What a parse of the output skips (fl_jdoc_parse_ex): every machine's generators. */
+const char *const *inventory_skip_path(void);
+/* Reads a parsed output, taking over d (malloc'd, with its input; freed with the
+ * inventory, or on failure). */
+int inventory_read_doc(struct fl_jdoc *d, struct fl_inventory *out);
 /* Reads one machine's generators object (types checked, paths in messages) from d,
  * whose arena the strings then point into. */
 int inventory_read_generators(struct fl_jdoc *d, struct fl_machine *m, const struct fl_jv *gens);

@@ -7,6 +7,7 @@
 #include "fleet/nix.h"
 
 #include "fleet/jsonread.h"
+#include "inventory/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void check_reader(const char *text, size_t size)
 		abort();
 	if (rc == 0)
 		fl_jdoc_free(&got);
-	if (fl_jdoc_parse_ex(text, size, fl_inventory_skip_path(), &got) == 0) {
+	if (fl_jdoc_parse_ex(text, size, inventory_skip_path(), &got) == 0) {
 		if (want == 0 && !fl_jv_equal(whole.root, got.root))
 			abort();
 		fl_jdoc_free(&got);
