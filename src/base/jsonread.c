@@ -450,7 +450,9 @@ static int parse_container(struct parser *ps, struct fl_jv *v, int object, int m
 static int literal(struct parser *ps, const char *word)
 {
 	size_t n = strlen(word);
-	if (!AVAIL(ps, ps->p + n - 1) || memcmp(ps->p, word, n) != 0)
+	while ((size_t)(ps->end - ps->p) < n && more_input(ps, ps->end))
+		; /* until the word's length is there, or the input has ended */
+	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
 		return fail(ps, "unexpected character");
 	ps->p += n;
 	return 0;
