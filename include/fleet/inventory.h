@@ -110,8 +110,6 @@ struct fl_inventory_load {
 };
 /* One evaluation of FLAKE#fleet, or none when the cache has it (docs/cache.md). */
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out);
-/* The cache key of a flake as it is now (hex SHA-256). */
-int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex[65]);
 
 void fl_strv_free(struct fl_strv *v);
 

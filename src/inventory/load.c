@@ -145,11 +145,6 @@ static int cache_key(const char *flake, const struct fl_nix *nix, char hex[65],
 	return 0;
 }
 
-int fl_inventory_cache_key(const char *flake, const struct fl_nix *nix, char hex[65])
-{
-	return cache_key(flake, nix, hex, NULL);
-}
-
 /* The stamp of a flake: which content key its files had the last time, and the stat
  * data of every file that could change it. When none changed, the key is known without
  * loading libgit2 or reading a file. */
@@ -332,7 +327,6 @@ struct key_job {
 	const struct fl_nix *nix;
 	char key[65];
 	struct fl_strv watch;
-	int background;
 	int rc;
 	struct fl_error err;
 };
@@ -340,16 +334,20 @@ struct key_job {
 static void *key_job_run(void *arg)
 {
 	struct key_job *j = arg;
-#ifdef __linux__
-	/* Beside Nix, the fingerprint waits its turn: it has the whole evaluation to finish
-	 * in, and Nix's time is the user's. */
-	if (j->background)
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-#endif
 	j->rc = cache_key(j->flake, j->nix, j->key, &j->watch);
 	if (j->rc < 0)
 		j->err = *fl_error_last();
 	return NULL;
+}
+
+/* The fingerprint beside Nix, in a thread of its own that waits its turn: it has the
+ * whole evaluation to finish in, and Nix's time is the user's. */
+static void *key_job_thread(void *arg)
+{
+#ifdef __linux__
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* this thread only */
+#endif
+	return key_job_run(arg);
 }
 
 static void store(const char *cache_path, const struct fl_inventory *inv)
@@ -389,8 +387,7 @@ int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 		/* A file changed (or this flake is new here): the answer is almost surely not
 		 * cached, so fingerprint the flake while Nix evaluates it. */
 		pthread_t t;
-		job.background = 1;
-		int threaded = pthread_create(&t, NULL, key_job_run, &job) == 0;
+		int threaded = pthread_create(&t, NULL, key_job_thread, &job) == 0;
 		if (!threaded)
 			key_job_run(&job);
 		rc = evaluate(ld, out);

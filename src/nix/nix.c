@@ -125,18 +125,6 @@ int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *
 	return rc;
 }
 
-int fl_nix_eval_json(const struct fl_nix *nx, const char *flake, const char *attr,
-                     struct fl_buf *out)
-{
-	struct fl_buf ref = FL_BUF_INIT;
-	if (fl_buf_printf(&ref, "%s#%s", flake, attr) < 0)
-		return -1;
-	const char *args[] = {"eval", "--json", ref.ptr, NULL};
-	int rc = fl_nix_run(nx, args, out);
-	fl_buf_free(&ref);
-	return rc;
-}
-
 static int proc_more(void *ctx, const char **end)
 {
 	struct fl_proc *p = ctx;
