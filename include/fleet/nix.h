@@ -24,12 +24,11 @@ void fl_nix_init(struct fl_nix *nx);
  * and captures stdout. On failure: FL_E_NIX-class error (FL_E_INVALID) whose message is
  * Nix's error trimmed by fl_nix_trim_error. */
 int fl_nix_run(const struct fl_nix *nx, const char *const *args, struct fl_buf *out);
-/* nix eval --json FLAKE#ATTR, with the output handed to consume() while nix still
- * writes it (so a parser
- * runs beside the evaluation): consume gets what has come so far and a source for the
- * rest, in memory that never moves (at most FL_NIX_STREAM_MAX bytes). Afterwards the
- * rest is read and nix waited for. Nix's failure is the error if it failed, else
- * consume's. out holds the whole output. */
+/* nix eval --json FLAKE#ATTR, its output handed to consume() while nix still writes it
+ * (so a parser runs beside the evaluation): consume gets what has come so far and a
+ * source for the rest, in memory that never moves (at most FL_NIX_STREAM_MAX bytes).
+ * Afterwards the rest is read and nix waited for. Nix's failure is the error if it
+ * failed, else consume's. out holds the whole output. */
 #define FL_NIX_STREAM_MAX ((size_t)256 << 20)
 typedef int (*fl_nix_consumer)(void *ctx, const char *data, size_t len,
                                const struct fl_jsource *rest);
