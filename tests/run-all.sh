@@ -14,19 +14,21 @@ jobs=$(nproc)
 passed=0 failed=0
 
 run_ctest() { # dir, label, extra ctest args...
+	# Counts test cases, not programs: tests/count-cases.py reads ctest's verbose log.
 	local dir=$1 label=$2
 	shift 2
 	echo "== $label"
-	local log
+	local log summary
 	log=$(mktemp)
-	if (cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log"; then :; fi
-	local total fails
-	total=$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -1)
-	fails=$(sed -n 's/.*, \([0-9]*\) tests failed out of .*/\1/p' "$log" | tail -1)
-	if [ -z "$total" ]; then total=1 fails=1; fi
-	passed=$((passed + total - fails))
-	failed=$((failed + fails))
-	rm -f "$log"
+	(cd "$dir" && ctest -V "$@") 2>&1 | tee "$log" | grep --line-buffered -E '^ *[0-9]+/[0-9]+ Test +#' || true
+	python3 tests/count-cases.py "$log" "$label" | tee "$log.sum"
+	summary=$(tail -1 "$log.sum")
+	local p f
+	p=$(sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' <<<"$summary")
+	f=$(sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' <<<"$summary")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+	rm -f "$log" "$log.sum"
 }
 
 echo "== build (release, warnings are errors)"

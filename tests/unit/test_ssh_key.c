@@ -902,24 +902,34 @@ int main(void)
 		fprintf(stderr, "sodium_init failed\n");
 		return 1;
 	}
-	test_pi_constants();
-	test_blowfish_matches_openssl();
-	test_bcrypt_pbkdf_params();
-	test_pubkey_files();
-	test_pubkey_rejects();
-	test_unencrypted();
-	test_encrypted_ed25519();
-	test_encrypted_rsa();
-	test_pem();
-	test_detect();
-	test_crafted_keys();
-	test_truncation();
-	test_pubkey_truncation();
-	test_bit_flips();
-	if (failures) {
-		fprintf(stderr, "test_ssh_key: %d check(s) failed\n", failures);
-		return 1;
+	static const struct {
+		const char *name;
+		void (*run)(void);
+	} cases[] = {
+	    {"test_pi_constants", test_pi_constants},
+	    {"test_blowfish_matches_openssl", test_blowfish_matches_openssl},
+	    {"test_bcrypt_pbkdf_params", test_bcrypt_pbkdf_params},
+	    {"test_pubkey_files", test_pubkey_files},
+	    {"test_pubkey_rejects", test_pubkey_rejects},
+	    {"test_unencrypted", test_unencrypted},
+	    {"test_encrypted_ed25519", test_encrypted_ed25519},
+	    {"test_encrypted_rsa", test_encrypted_rsa},
+	    {"test_pem", test_pem},
+	    {"test_detect", test_detect},
+	    {"test_crafted_keys", test_crafted_keys},
+	    {"test_truncation", test_truncation},
+	    {"test_pubkey_truncation", test_pubkey_truncation},
+	    {"test_bit_flips", test_bit_flips},
+	};
+	/* One case per test function, in the TAP-like form tests/count-cases.py reads. */
+	int failed_cases = 0;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		int before = failures;
+		cases[i].run();
+		printf("%s - %s\n", failures == before ? "ok" : "not ok", cases[i].name);
+		failed_cases += failures != before;
 	}
-	printf("test_ssh_key: all checks passed\n");
-	return 0;
+	printf("test_ssh_key: %zu passed, %d failed\n", N_ELEMS(cases) - (size_t)failed_cases,
+	       failed_cases);
+	return failed_cases ? 1 : 0;
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Counts test cases, not test programs, in the log of `ctest -V`.
+
+ctest -V prefixes every line a test prints with "<number>: ". Each test program is
+counted by what it says about its cases, first form found:
+
+  - TAP-like lines "ok - NAME" / "not ok - NAME" (tests/e2e/lib.sh): one case each;
+  - cmocka's "[ RUN      ]" / "[       OK ]" lines: one case per test function;
+  - a line "N passed, M failed" (e.g. the CCTV vector runner): N + M cases;
+  - nothing of the kind (a fuzz target): the program is one case.
+
+A program that ctest reports as failed while none of its cases failed (a crash, a
+sanitizer report at exit) adds one failed case, so a failure can never be hidden.
+
+Usage: count-cases.py LOG LABEL
+Prints the output of every failed program, one line per program, and last a line
+"LABEL: N passed, M failed (P programs)". Exit status 0.
+"""
+import re
+import sys
+
+RESULT = re.compile(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\**\s*(Passed|\*\*\*Failed|Failed|Not Run|\*\*\*Timeout|\*\*\*Exception.*|Subprocess.*|Exit code.*)")
+PASSED_LINE = re.compile(r"(\d+) passed, (\d+) failed")
+
+
+def count(lines):
+    ok = sum(1 for l in lines if l.startswith("ok - "))
+    notok = sum(1 for l in lines if l.startswith("not ok - "))
+    if ok or notok:
+        return ok, notok
+    run = sum(1 for l in lines if l.startswith("[ RUN      ]"))
+    if run:
+        good = sum(1 for l in lines if l.startswith("[       OK ]"))
+        return good, run - good
+    for l in reversed(lines):
+        m = PASSED_LINE.search(l)
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def main():
+    log, label = sys.argv[1], sys.argv[2]
+    output = {}
+    results = []
+    with open(log, errors="replace") as f:
+        for raw in f:
+            line = raw.rstrip("\n")
+            m = re.match(r"^(\d+): (.*)$", line)
+            if m:
+                output.setdefault(m.group(1), []).append(m.group(2))
+                continue
+            r = RESULT.match(line)
+            if r:
+                results.append((r.group(1), r.group(2), r.group(3) == "Passed"))
+    total_ok = total_bad = 0
+    for num, name, passed in results:
+        lines = output.get(num, [])
+        counted = count(lines)
+        if counted is None:
+            ok, bad = (1, 0) if passed else (0, 1)
+        else:
+            ok, bad = counted
+            if not passed and bad == 0:
+                bad = 1
+        total_ok += ok
+        total_bad += bad
+        state = "ok" if passed else "FAILED"
+        print(f"  {name}: {ok} passed, {bad} failed [{state}]")
+        if not passed:
+            print(f"---- output of {name}")
+            for l in lines:
+                print(f"  | {l}")
+            print(f"---- end of {name}")
+    if not results:
+        print(f"  no test ran (see {log})")
+        total_bad += 1
+    print(f"{label}: {total_ok} passed, {total_bad} failed ({len(results)} programs)")
+
+
+if __name__ == "__main__":
+    main()
