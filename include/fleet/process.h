@@ -38,8 +38,11 @@ int fl_proc_more(struct fl_proc *p);
 /* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
 int fl_proc_finish(struct fl_proc *p, int *status);
 
-/* Runs argv with the terminal (stdin/stdout/stderr inherited) and waits. */
-int fl_run_interactive(char *const argv[], int *status);
+/* Runs argv (searched on PATH) with the terminal (stdin/stdout/stderr inherited) and
+ * the environment envp (NULL: this process's), and waits, as system(3) does: SIGINT
+ * and SIGQUIT are ignored meanwhile and SIGTERM and SIGHUP blocked (delivered once the
+ * caller's signal mask allows them again); the child gets them all at their defaults. */
+int fl_run_interactive(char *const argv[], char *const envp[], int *status);
 /* Splits a command line on whitespace (no quoting, no expansion) into a NULL-terminated
  * argv; free with fl_argv_free. */
 char **fl_argv_split(const char *cmd);

@@ -219,15 +219,52 @@ int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, i
 	return fl_proc_finish(&p, status);
 }
 
-int fl_run_interactive(char *const argv[], int *status)
+int fl_run_interactive(char *const argv[], char *const envp[], int *status)
 {
+	/* As system(3): while the child has the terminal, Ctrl-C and Ctrl-\ are its own
+	 * (ignored here), and TERM/HUP wait until it is done (blocked here), so the
+	 * caller is still alive to clean up whatever the child worked on. */
+	static const int child_default[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
+	struct sigaction ign, old_int, old_quit;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigset_t old_mask, during, child_mask, dflt;
+	sigprocmask(SIG_SETMASK, NULL, &old_mask);
+	during = old_mask;
+	sigaddset(&during, SIGTERM);
+	sigaddset(&during, SIGHUP);
+	/* Ignored but blocked, a signal would stay pending on Linux: unblock INT/QUIT. */
+	sigdelset(&during, SIGINT);
+	sigdelset(&during, SIGQUIT);
+	child_mask = old_mask;
+	sigemptyset(&dflt);
+	for (size_t i = 0; i < sizeof(child_default) / sizeof(child_default[0]); i++) {
+		sigdelset(&child_mask, child_default[i]);
+		sigaddset(&dflt, child_default[i]);
+	}
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigprocmask(SIG_SETMASK, &during, NULL);
+
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &dflt);
+	posix_spawnattr_setsigmask(&attr, &child_mask);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	int rc = posix_spawnp(&pid, argv[0], NULL, &attr, argv, envp ? envp : environ);
+	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
 		errno = rc;
-		return fl_error_set_os("cannot run %s", argv[0]);
+		rc = fl_error_set_os("cannot run %s", argv[0]);
+	} else {
+		rc = wait_status(pid, status);
 	}
-	return wait_status(pid, status);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	return rc;
 }
 
 char **fl_argv_split(const char *cmd)

@@ -243,14 +243,16 @@ static int prompt_tty(int tty, const char *prompt, struct fl_buf *out)
 {
 	struct termios old, quiet;
 	int have_termios = tcgetattr(tty, &old) == 0;
-	if (write(tty, prompt, strlen(prompt)) < 0)
-		return fl_error_set_os("cannot write to the terminal");
+	/* Echo goes off before the prompt shows: TCSAFLUSH would otherwise drop what was
+	 * typed in answer to a prompt already on the screen. */
 	if (have_termios) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		tcsetattr(tty, TCSAFLUSH, &quiet);
 	}
-	int rc = read_line_fd(tty, out);
+	int rc = write(tty, prompt, strlen(prompt)) < 0
+	             ? fl_error_set_os("cannot write to the terminal")
+	             : read_line_fd(tty, out);
 	if (have_termios)
 		tcsetattr(tty, TCSAFLUSH, &old);
 	if (write(tty, "\n", 1) < 0) {

@@ -80,4 +80,14 @@ int cli_read_passphrase(const char *prompt, int confirm, int fd, struct fl_buf *
  * dies, so an interrupted command leaves no temporary file behind. NULL disarms. */
 void cli_remove_on_signal(const char *path);
 
+/* Holds back INT, QUIT, TERM and HUP (they stay pending) until cli_signals_release,
+ * which delivers them: plaintext in a private directory is wiped before fleet dies. */
+void cli_signals_hold(void);
+void cli_signals_release(void);
+/* The held-back signal waiting to be delivered, or 0. */
+int cli_signals_pending(void);
+/* Prints `message` and waits for Enter on standard input, a terminal. Ctrl-C, end of
+ * input or no terminal: FL_E_CANCELLED. */
+int cli_wait_enter(const char *message);
+
 #endif

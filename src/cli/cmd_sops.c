@@ -3,12 +3,15 @@
 #include "cli/commands.h"
 #include "fleet/error.h"
 #include "fleet/fileio.h"
+#include "fleet/privdir.h"
 #include "fleet/process.h"
+#include "fleet/shlex.h"
 #include "fleet/sops.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,11 +243,27 @@ static int read_input(const char *path, struct fl_buf *out)
 	return fl_read_file(path, out, SOPS_FILE_MAX);
 }
 
+/* A passphrase-protected SSH key is asked for on the terminal, as sops asks. */
+static int ask_passphrase(void *ctx, const char *what, struct fl_buf *out)
+{
+	(void)ctx;
+	int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (tty < 0)
+		return fl_error_set(FL_E_INVALID,
+		                    "a %s is needed but there is no terminal to ask on", what);
+	close(tty);
+	char prompt[600];
+	snprintf(prompt, sizeof(prompt), "Enter %s", what);
+	return cli_read_passphrase(prompt, 0, -1, out);
+}
+
+static const struct fl_age_prompt sops_prompt = {ask_passphrase, NULL};
+
 static int unlock(const struct fl_sops_file *f, uint8_t key[FL_SOPS_KEY_LEN])
 {
 	struct fl_age_identities ids = {0};
 	struct fl_buf searched = FL_BUF_INIT;
-	int rc = fl_sops_find_identities(&ids, NULL, &searched);
+	int rc = fl_sops_find_identities(&ids, f, &sops_prompt, &searched);
 	if (rc == 0)
 		rc = fl_sops_data_key(f, &ids, key);
 	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && f->md.nage) {
@@ -610,49 +629,120 @@ out:
 	return rc;
 }
 
-/* A private directory for plaintext: tmpfs when there is one, mode 0700. */
-static int private_dir(char *out, size_t cap)
+/* sops: with neither SOPS_EDITOR nor EDITOR set, the first of vim, nano, vi on PATH. */
+static int find_on_path(const char *name, char *out, size_t cap)
 {
-	const char *bases[] = {getenv("XDG_RUNTIME_DIR"), "/dev/shm", NULL};
-	for (size_t i = 0; i < 2; i++) {
-		if (!bases[i] || access(bases[i], W_OK) != 0)
-			continue;
-		snprintf(out, cap, "%s/fleet-sops-XXXXXX", bases[i]);
-		if (mkdtemp(out))
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		if (n && (size_t)snprintf(out, cap, "%.*s/%s", (int)n, p, name) < cap &&
+		    access(out, X_OK) == 0)
 			return 0;
+		p += n + (colon ? 1 : 0);
 	}
-	return fl_error_set(FL_E_OS, "no private tmpfs directory for the plaintext (tried "
-	                             "$XDG_RUNTIME_DIR and /dev/shm)");
+	return -1;
 }
 
-static int run_editor(const char *path)
+static char **editor_argv(const char *path)
 {
-	const char *ed = getenv("VISUAL");
+	const char *var = "SOPS_EDITOR", *ed = getenv(var);
 	if (!ed || !*ed)
-		ed = getenv("EDITOR");
-	if (!ed || !*ed)
-		ed = "vi";
-	char **argv = fl_argv_split(ed);
+		ed = getenv(var = "EDITOR");
+	char **argv = NULL;
+	if (ed && *ed) {
+		/* sops splits the variable with shlex: EDITOR="code --wait" works. */
+		argv = fl_shlex_split(ed, var);
+	} else {
+		static const char *const fallback[] = {"vim", "nano", "vi"};
+		char found[4096];
+		for (size_t i = 0; !argv && i < 3; i++)
+			if (find_on_path(fallback[i], found, sizeof(found)) == 0 &&
+			    (argv = calloc(2, sizeof(char *))) && !(argv[0] = strdup(found))) {
+				fl_argv_free(argv);
+				argv = NULL;
+			}
+		if (!argv) {
+			fl_error_set(FL_E_NOTFOUND, "no editor: set SOPS_EDITOR or EDITOR (vim, "
+			                            "nano and vi are not on PATH either)");
+			return NULL;
+		}
+	}
 	if (!argv)
-		return -1;
+		return NULL;
 	size_t n = 0;
 	while (argv[n])
 		n++;
 	char **full = realloc(argv, (n + 2) * sizeof(char *));
-	if (!full) {
-		fl_argv_free(argv);
-		return fl_error_set(FL_E_NOMEM, "out of memory");
+	if (!full || !(full[n] = strdup(path))) {
+		fl_argv_free(full ? full : argv);
+		fl_error_set(FL_E_NOMEM, "out of memory");
+		return NULL;
 	}
-	full[n] = strdup(path);
 	full[n + 1] = NULL;
+	return full;
+}
+
+static int run_editor(const char *path)
+{
+	char **argv = editor_argv(path);
+	if (!argv)
+		return -1;
 	int status = 0;
-	int rc = full[n] ? fl_run_interactive(full, &status) : -1;
-	fl_argv_free(full);
+	int rc = fl_run_interactive(argv, NULL, &status);
 	if (rc == 0 && status != 0)
-		rc = fl_error_set(FL_E_CANCELLED,
-		                  "the editor (%s) exited with status %d; %s is "
-		                  "unchanged",
-		                  ed, status, "the file");
+		rc = fl_error_set(FL_E_CANCELLED, "the editor (%s) exited with status %d", argv[0],
+		                  status);
+	fl_argv_free(argv);
+	return rc;
+}
+
+/* sops' exit status when an edit changed nothing (codes.FileHasNotBeenModified). */
+#define EXIT_NOT_MODIFIED 200
+
+/* Runs the editor on `tmp` until what it leaves parses (sops: "Press enter to return
+ * to the editor"); without a terminal to ask on, a broken edit fails. Returns 0 with
+ * `edited` loaded, 1 if nothing changed, -1 on failure. */
+static int edit_until_valid(const struct sops_args *a, enum fl_sops_format in, const char *tmp,
+                            const struct fl_buf *plain, int is_new, struct fl_sops_file *edited)
+{
+	struct fl_buf back = FL_BUF_SECRET;
+	int rc;
+	for (;;) {
+		fl_buf_clear(&back);
+		if (run_editor(tmp) < 0 || fl_read_file(tmp, &back, SOPS_FILE_MAX) < 0) {
+			rc = -1;
+			break;
+		}
+		if (!is_new && back.len == plain->len &&
+		    (plain->len == 0 || memcmp(back.ptr, plain->ptr, plain->len) == 0)) {
+			rc = 1;
+			break;
+		}
+		if (fl_sops_load_plain(edited, back.ptr ? back.ptr : "", back.len, in) == 0) {
+			rc = 0;
+			break;
+		}
+		if (!isatty(STDIN_FILENO)) {
+			fl_error_prefix("%s: your edit is not valid %s; nothing was saved (no "
+			                "terminal to return to the editor on): ",
+			                a->file, fl_sops_format_name(in));
+			rc = -1;
+			break;
+		}
+		fl_error_prefix("%s: your edit is not valid %s: ", a->file,
+		                fl_sops_format_name(in));
+		cli_fail_lib();
+		if (cli_wait_enter("Press Enter to return to the editor, or Ctrl+C to exit.") < 0) {
+			fl_error_set(FL_E_CANCELLED,
+			             "%s: the edit was abandoned; the file is unchanged", a->file);
+			rc = -1;
+			break;
+		}
+	}
+	fl_buf_free(&back);
 	return rc;
 }
 
@@ -666,11 +756,14 @@ static int sops_edit_main(int argc, char **argv)
 	struct fl_sops_file f = {0}, edited = {0};
 	struct fl_sops_stash *stash = fl_sops_stash_new();
 	struct fl_sops_creation_rule rule = {0};
-	struct fl_buf plain = FL_BUF_SECRET, back = FL_BUF_SECRET, result = FL_BUF_INIT;
+	struct fl_buf plain = FL_BUF_SECRET;
+	struct fl_privdir dir = {.fd = -1};
 	uint8_t key[FL_SOPS_KEY_LEN];
-	char dir[4096] = "", tmp[4200] = "";
-	int is_new = access(a.file, F_OK) != 0;
+	char tmp[PATH_MAX + 256];
+	int is_new = access(a.file, F_OK) != 0, held = 0;
 	rc = CLI_EXIT_FAIL;
+	/* A run that was killed (SIGKILL, a crash) left its directory: wipe it now. */
+	fl_privdir_sweep();
 	if (!stash || formats(&a, &in, &out) < 0) {
 		cli_fail_lib();
 		goto out;
@@ -689,30 +782,36 @@ static int sops_edit_main(int argc, char **argv)
 		cli_fail_lib();
 		goto out;
 	}
+	/* From here until the directory is wiped, no signal may end fleet. */
+	cli_signals_hold();
+	held = 1;
 	char *base_copy = strdup(a.file);
-	if (!base_copy || private_dir(dir, sizeof(dir)) < 0) {
+	if (!base_copy || fl_privdir_create(&dir) < 0) {
 		free(base_copy);
 		cli_fail_lib();
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s/%s", dir, basename(base_copy));
+	snprintf(tmp, sizeof(tmp), "%s/%s", dir.path, basename(base_copy));
 	free(base_copy);
-	cli_remove_on_signal(tmp);
-	if (fl_write_file_atomic(tmp, plain.ptr ? plain.ptr : "", plain.len, 0600, 0) < 0 ||
-	    run_editor(tmp) < 0 || fl_read_file(tmp, &back, SOPS_FILE_MAX) < 0) {
+	if (fl_write_file_atomic(tmp, plain.ptr ? plain.ptr : "", plain.len, 0600, 0) < 0) {
 		cli_fail_lib();
 		goto out;
 	}
-	if (!is_new && back.len == plain.len &&
-	    (plain.len == 0 || memcmp(back.ptr, plain.ptr, plain.len) == 0)) {
-		fprintf(stderr, "fleet: %s: no changes\n", a.file);
-		rc = CLI_EXIT_OK;
+	int erc = edit_until_valid(&a, in, tmp, &plain, is_new, &edited);
+	if (erc >= 0 && cli_signals_pending()) {
+		/* sops: a TERM or HUP cancels the edit; nothing is written. */
+		fl_error_set(FL_E_CANCELLED, "%s: interrupted by signal %d; the file is unchanged",
+		             a.file, cli_signals_pending());
+		erc = -1;
+	}
+	if (erc < 0) {
+		cli_fail_lib();
 		goto out;
 	}
-	if (fl_sops_load_plain(&edited, back.ptr ? back.ptr : "", back.len, in) < 0) {
-		fl_error_prefix("%s: your edit is not valid %s, nothing was saved: ", a.file,
-		                fl_sops_format_name(in));
-		cli_fail_lib();
+	if (erc == 1) {
+		/* sops: "File has not changed, exiting." with its own status. */
+		fprintf(stderr, "fleet: %s: file has not changed\n", a.file);
+		rc = EXIT_NOT_MODIFIED;
 		goto out;
 	}
 	if (is_new) {
@@ -735,24 +834,10 @@ static int sops_edit_main(int argc, char **argv)
 	}
 	rc = CLI_EXIT_OK;
 out:
-	if (tmp[0]) {
-		/* Overwrite before unlinking: the plaintext must not linger in tmpfs pages. */
-		int fd = open(tmp, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			struct stat st;
-			if (fstat(fd, &st) == 0 && st.st_size > 0) {
-				char zero[4096] = {0};
-				for (off_t o = 0; o < st.st_size; o += (off_t)sizeof(zero))
-					if (write(fd, zero, sizeof(zero)) < 0)
-						break;
-			}
-			close(fd);
-		}
-		unlink(tmp);
-	}
-	cli_remove_on_signal(NULL);
-	if (dir[0])
-		rmdir(dir);
+	/* The editor's file and whatever it left beside it (backups, swap files). */
+	fl_privdir_remove(&dir);
+	if (held)
+		cli_signals_release();
 	sodium_memzero(key, sizeof(key));
 	fl_sops_rules_free(&a.rules);
 	fl_sops_creation_rule_free(&rule);
@@ -760,8 +845,6 @@ out:
 	fl_sops_file_free(&f);
 	fl_sops_file_free(&edited);
 	fl_buf_free(&plain);
-	fl_buf_free(&back);
-	fl_buf_free(&result);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
 #include "fleet/error.h"
 #include "fleet/fileio.h"
 #include "fleet/process.h"
+#include "fleet/shlex.h"
 #include "fleet/sops.h"
 
 #include <stdio.h>
@@ -38,8 +39,76 @@ static void note(struct fl_buf *searched, const char *what)
 		fl_buf_printf(searched, "%s%s", searched->len ? ", " : "", what);
 }
 
-int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_prompt *prompt,
-                            struct fl_buf *searched)
+/* One run of SOPS_AGE_KEY_CMD, with SOPS_AGE_RECIPIENT set when recipient is given. */
+static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const char *recipient)
+{
+	/* sops passes the recipient in the environment of the command only; the library
+	 * is single-threaded here, so it is set around the spawn and restored after. */
+	char *saved = getenv("SOPS_AGE_RECIPIENT");
+	saved = saved ? strdup(saved) : NULL;
+	if (recipient)
+		setenv("SOPS_AGE_RECIPIENT", recipient, 1);
+	struct fl_buf out = FL_BUF_SECRET;
+	int status = 0;
+	int timeout = FL_SOPS_KEY_CMD_TIMEOUT;
+	const char *t = getenv("FLEET_SOPS_KEY_CMD_TIMEOUT");
+	if (t && atoi(t) > 0)
+		timeout = atoi(t);
+	int rc = fl_run_capture_ex(argv, NULL, 0, timeout, &out, NULL, &status);
+	if (saved)
+		setenv("SOPS_AGE_RECIPIENT", saved, 1);
+	else
+		unsetenv("SOPS_AGE_RECIPIENT");
+	free(saved);
+	if (rc < 0)
+		fl_error_prefix("SOPS_AGE_KEY_CMD: ");
+	else if (status != 0)
+		rc = fl_error_set(FL_E_INVALID, "SOPS_AGE_KEY_CMD (%s) exited with status %d",
+		                  argv[0], status);
+	/* sops: one identity per line (no several keys on a line, unlike SOPS_AGE_KEY). */
+	if (rc == 0)
+		rc = load_text(ids, out.ptr ? out.ptr : "", out.len, "SOPS_AGE_KEY_CMD", 0);
+	fl_buf_free(&out);
+	return rc;
+}
+
+/* Whether an identity from index `from` on is one of f's age recipients. */
+static int opens_any(const struct fl_age_identities *ids, size_t from, const struct fl_sops_file *f)
+{
+	int hit = 0;
+	for (size_t i = from; !hit && i < ids->n; i++) {
+		struct fl_buf r = FL_BUF_INIT;
+		if (fl_age_identity_to_recipient(ids->v[i], &r) == 0)
+			for (size_t j = 0; !hit && j < f->md.nage; j++)
+				hit = !strcmp(r.ptr, f->md.age[j].recipient);
+		fl_buf_free(&r);
+	}
+	return hit;
+}
+
+/* sops (age/keysource.go) splits the command with shlex, runs it without a shell,
+ * once per age recipient of the file with SOPS_AGE_RECIPIENT naming it. */
+static int run_key_cmd(struct fl_age_identities *ids, const char *cmd, const struct fl_sops_file *f)
+{
+	char **argv = fl_shlex_split(cmd, "SOPS_AGE_KEY_CMD");
+	if (!argv)
+		return -1;
+	int rc = 0;
+	if (!f || f->md.nage == 0)
+		rc = run_key_cmd_once(ids, argv, NULL);
+	/* sops stops at the first recipient whose key it gets: so do we. */
+	for (size_t i = 0; rc == 0 && f && i < f->md.nage; i++) {
+		size_t before = ids->n;
+		rc = run_key_cmd_once(ids, argv, f->md.age[i].recipient);
+		if (rc == 0 && opens_any(ids, before, f))
+			break;
+	}
+	fl_argv_free(argv);
+	return rc;
+}
+
+int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_file *f,
+                            const struct fl_age_prompt *prompt, struct fl_buf *searched)
 {
 	const char *home = getenv("HOME");
 	char path[4096];
@@ -75,18 +144,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_age_p
 	}
 	if ((v = getenv("SOPS_AGE_KEY_CMD"))) {
 		note(searched, "SOPS_AGE_KEY_CMD");
-		char **argv = fl_argv_split(v);
-		struct fl_buf out = FL_BUF_SECRET;
-		int status = 0;
-		int rc = argv ? fl_run_capture(argv, &out, NULL, &status) : -1;
-		fl_argv_free(argv);
-		if (rc == 0 && status != 0)
-			rc = fl_error_set(FL_E_INVALID, "SOPS_AGE_KEY_CMD exited with status %d",
-			                  status);
-		if (rc == 0)
-			rc = load_text(ids, out.ptr ? out.ptr : "", out.len, "SOPS_AGE_KEY_CMD", 0);
-		fl_buf_free(&out);
-		if (rc < 0)
+		if (run_key_cmd(ids, v, f) < 0)
 			return -1;
 	} else {
 		note(searched, "SOPS_AGE_KEY_CMD (unset)");

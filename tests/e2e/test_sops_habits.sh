@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The habits users bring from sops: SOPS_AGE_KEY_CMD split and run as sops runs it (and
+# bounded in time), passphrase-protected SSH keys asked for on a terminal, .sops.yaml
+# found only where it can be trusted, set --value-stdin/--value-file/--idempotent,
+# updatekeys' confirmation, rotate --add-age/--rm-age, recipients written once,
+# exec-env, exec-file and filestatus. Expectations come from sops' documented behaviour.
+. "$(dirname "$0")/lib.sh"
+
+export HOME=$T/home
+mkdir -p "$HOME"
+unset SOPS_AGE_KEY SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD SOPS_AGE_RECIPIENTS \
+	SOPS_AGE_SSH_PRIVATE_KEY_FILE XDG_CONFIG_HOME VISUAL SOPS_EDITOR EDITOR
+export XDG_RUNTIME_DIR=$T/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+PTY=$E2E_DIR/pty_drive.py
+
+"$FLEET" age keygen -o "$T/key.txt" 2>/dev/null
+R=$("$FLEET" age keygen -y "$T/key.txt")
+"$FLEET" age keygen -o "$T/key2.txt" 2>/dev/null
+R2=$("$FLEET" age keygen -y "$T/key2.txt")
+"$FLEET" age keygen -o "$T/key3.txt" 2>/dev/null
+R3=$("$FLEET" age keygen -y "$T/key3.txt")
+printf 'db:\n    password: hunter2\nport: 8080\n' >"$T/plain.yaml"
+"$FLEET" sops encrypt --age "$R" "$T/plain.yaml" >"$T/s.yaml"
+export SOPS_AGE_KEY_FILE=$T/key.txt
+runtime_empty() { [ -z "$(ls -A "$XDG_RUNTIME_DIR")" ]; }
+
+# --- SOPS_AGE_KEY_CMD ------------------------------------------------------------------------
+mkdir -p "$T/key cmds"
+cat >"$T/key cmds/keycmd" <<SH
+#!/bin/sh
+# prints the key only when called as sops calls it: its arguments, SOPS_AGE_RECIPIENT
+printf '%s|' "\$@" >"$T/keycmd.args"
+printf '%s' "\$SOPS_AGE_RECIPIENT" >"$T/keycmd.recipient"
+[ "\$1" = "--id" ] && [ "\$2" = "two words" ] && [ "\$SOPS_AGE_RECIPIENT" = "$R" ] || exit 3
+grep AGE-SECRET-KEY "$T/key.txt"
+SH
+chmod +x "$T/key cmds/keycmd"
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="'$T/key cmds/keycmd' --id \"two words\"" "$FLEET" sops decrypt --extract '["port"]' "$T/s.yaml"
+check "SOPS_AGE_KEY_CMD: quoted words, SOPS_AGE_RECIPIENT set (as sops)" test "$RC:$(cat "$T/run.out")" = "0:8080"
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="'$T/key cmds/keycmd' --id \$(touch\ $T/pwned) ';' touch $T/pwned2" "$FLEET" sops decrypt "$T/s.yaml"
+check "SOPS_AGE_KEY_CMD: no shell ever sees it" sh -c "[ ! -e '$T/pwned' ] && [ ! -e '$T/pwned2' ] && grep -qF '\$(touch $T/pwned)|;|touch|' '$T/keycmd.args'"
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="'$T/key cmds/keycmd" "$FLEET" sops decrypt "$T/s.yaml"
+check "SOPS_AGE_KEY_CMD that does not split: exit 1 naming it" sh -c "[ $RC = 1 ] && grep -q 'SOPS_AGE_KEY_CMD has an unclosed single quote' '$T/run.err'"
+printf '#!/bin/sh\nsleep 300 &\nwait\n' >"$T/key cmds/hang"
+chmod +x "$T/key cmds/hang"
+run env -u SOPS_AGE_KEY_FILE FLEET_SOPS_KEY_CMD_TIMEOUT=1 SOPS_AGE_KEY_CMD="'$T/key cmds/hang'" "$FLEET" sops decrypt "$T/s.yaml"
+check "SOPS_AGE_KEY_CMD that hangs is stopped: exit 1, 'timed out'" sh -c "[ $RC = 1 ] && grep -q 'SOPS_AGE_KEY_CMD.*timed out' '$T/run.err'"
+
+# --- a passphrase-protected SSH key ---------------------------------------------------------
+SSHPUB=$(cat "$SSH_DATA/id_ed25519.pub")
+"$FLEET" sops encrypt --age "$SSHPUB" "$T/plain.yaml" >"$T/ssh.yaml" 2>/dev/null
+run "$PTY" "$T/pp.tty" "passphrase for" 'fleet-test-passphrase\n' -- env -u SOPS_AGE_KEY_FILE \
+	SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519_enc_rounds1_aes256-ctr" "$FLEET" sops decrypt -o "$T/pp.out" "$T/ssh.yaml"
+check "passphrase-protected SSH key: asked for on the terminal, decrypts" sh -c "[ $RC = 0 ] && grep -q 'password: hunter2' '$T/pp.out'"
+run setsid env -u SOPS_AGE_KEY_FILE SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519_enc_rounds1_aes256-ctr" "$FLEET" sops decrypt "$T/ssh.yaml"
+check "passphrase-protected SSH key without a terminal: exit 1 saying so" sh -c "[ $RC = 1 ] && grep -q 'no terminal' '$T/run.err'"
+
+finish
