@@ -124,13 +124,16 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_
                             const struct fl_age_prompt *prompt, struct fl_buf *searched);
 
 /* The creation rule of the nearest .sops.yaml (searched upwards from the file's
- * directory) whose path_regex matches `path`. Returns 0 and fills recipients/rules,
- * 1 if there is no .sops.yaml or no rule matches. */
+ * directory, up to the repository's root — a directory holding .git — or $HOME, and
+ * skipping files that are neither the user's nor root's) whose path_regex matches
+ * `path`. Returns 0 and fills recipients/rules, 1 if there is no .sops.yaml or no rule
+ * matches. `warning` (also on 1 or -1) names configs that were skipped. */
 struct fl_sops_creation_rule {
 	char **age;
 	size_t nage;
 	struct fl_sops_rules rules;
 	char *config_path;
+	char *warning;
 };
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out);
 void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r);

@@ -333,6 +333,8 @@ static int resolve_recipients(const struct sops_args *a, struct fl_sops_creation
 		return 0;
 	}
 	int rc = fl_sops_config_find(a->file, rule);
+	if (rule->warning)
+		fprintf(stderr, "fleet: warning: %s\n", rule->warning);
 	if (rc < 0)
 		return -1;
 	if (rc == 1 || rule->nage == 0)

@@ -4,6 +4,8 @@
 #include "fleet/fileio.h"
 #include "fleet/sops.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <regex.h>
@@ -20,6 +22,7 @@ void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r)
 	free(r->age);
 	fl_sops_rules_free(&r->rules);
 	free(r->config_path);
+	free(r->warning);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -134,6 +137,66 @@ static int match_rules(struct fl_sops_creation_rule *out, const struct fl_doc *r
 	return 1;
 }
 
+/* Opens a candidate config: a regular file of the user's or root's. Another local user
+ * may plant a .sops.yaml in a world-writable directory above the work tree; such a
+ * file is skipped with a warning. Returns the fd, -1 if absent or skipped. */
+static int open_trusted(const char *cand, struct fl_sops_creation_rule *out)
+{
+	int fd = open(cand, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0)) {
+		char w[PATH_MAX + 128];
+		snprintf(w, sizeof(w), "%s%signored %s: %s", out->warning ? out->warning : "",
+		         out->warning ? "; " : "", cand,
+		         S_ISREG(st.st_mode) ? "it belongs to another user" : "not a regular file");
+		free(out->warning);
+		out->warning = strdup(w);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int read_fd(int fd, struct fl_buf *data, size_t max)
+{
+	for (;;) {
+		if (fl_buf_grow(data, 65536) < 0)
+			return -1;
+		ssize_t n = read(fd, data->ptr + data->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fl_error_set_os("cannot read");
+		if (n == 0)
+			return 0;
+		data->len += (size_t)n;
+		data->ptr[data->len] = '\0';
+		if (data->len > max)
+			return fl_error_set(FL_E_INVALID, "larger than %zu bytes", max);
+	}
+}
+
+/* The search ends at the repository's root (a directory holding .git) or at $HOME:
+ * what lies above is not the project's and may be anyone's. */
+static int is_boundary(const char *d)
+{
+	char git[PATH_MAX + 8];
+	struct stat st;
+	snprintf(git, sizeof(git), "%s/.git", strcmp(d, "/") ? d : "");
+	if (lstat(git, &st) == 0)
+		return 1;
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return 0;
+	size_t hl = strlen(home);
+	while (hl > 1 && home[hl - 1] == '/')
+		hl--;
+	return strlen(d) == hl && strncmp(d, home, hl) == 0;
+}
+
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -152,13 +215,15 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 		static const char *const names[] = {".sops.yaml", ".sops.yml"};
 		for (int i = 0; i < 2 && rc == 1; i++) {
 			snprintf(cand, sizeof(cand), "%s/%s", strcmp(d, "/") ? d : "", names[i]);
-			struct stat st;
-			if (stat(cand, &st) != 0)
+			int fd = open_trusted(cand, out);
+			if (fd < 0)
 				continue;
 			struct fl_buf data = FL_BUF_INIT;
 			struct fl_docs docs = {0};
+			free(out->config_path);
 			out->config_path = strdup(cand);
-			rc = fl_read_file(cand, &data, 1 << 20);
+			rc = read_fd(fd, &data, 1 << 20);
+			close(fd);
 			if (rc == 0)
 				rc = fl_doc_parse_yaml(data.ptr ? data.ptr : "", data.len, &docs);
 			if (rc < 0)
@@ -178,7 +243,7 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 			/* sops uses the nearest config only, matched or not. */
 			rc = 2;
 		}
-		if (rc == 2 || strcmp(d, "/") == 0)
+		if (rc == 2 || strcmp(d, "/") == 0 || is_boundary(d))
 			break;
 		d = dirname(d);
 	}
@@ -188,9 +253,12 @@ done:
 	free(abs);
 	if (rc != 0) {
 		char *keep = rc == 1 ? out->config_path : NULL;
+		char *warning = out->warning;
 		out->config_path = NULL;
+		out->warning = NULL;
 		fl_sops_creation_rule_free(out);
 		out->config_path = keep;
+		out->warning = warning;
 	}
 	return rc;
 }

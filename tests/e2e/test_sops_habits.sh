@@ -56,4 +56,35 @@ check "passphrase-protected SSH key: asked for on the terminal, decrypts" sh -c 
 run setsid env -u SOPS_AGE_KEY_FILE SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519_enc_rounds1_aes256-ctr" "$FLEET" sops decrypt "$T/ssh.yaml"
 check "passphrase-protected SSH key without a terminal: exit 1 saying so" sh -c "[ $RC = 1 ] && grep -q 'no terminal' '$T/run.err'"
 
+# --- .sops.yaml: only the user's (or root's), and not above the repository or $HOME ---------
+rule() { printf 'creation_rules:\n  - path_regex: .*\n    age: %s\n' "$1"; }
+mkdir -p "$T/shared/work"
+chmod 1777 "$T/shared"
+rule "$R3" >"$T/shared/.sops.yaml"
+printf 'x: 1\n' >"$T/shared/work/x.yaml"
+run "$FLEET" sops encrypt "$T/shared/work/x.yaml"
+check ".sops.yaml of the user's own above the work dir is used (control)" grep -q "recipient: $R3" "$T/run.out"
+if chown nobody "$T/shared/.sops.yaml" 2>/dev/null; then
+	run "$FLEET" sops encrypt "$T/shared/work/x.yaml"
+	check "another user's .sops.yaml in a sticky world-writable dir: not used" sh -c "[ $RC = 1 ] && ! grep -q '$R3' '$T/run.out'"
+	check "another user's .sops.yaml: a warning names it" err_has "warning: ignored $T/shared/.sops.yaml: it belongs to another user"
+	run "$FLEET" sops encrypt --age "$R" "$T/shared/work/x.yaml"
+	check "another user's .sops.yaml: --age still works" test "$RC" = 0
+else
+	not_ok "another user's .sops.yaml (needs root to chown to nobody)"
+fi
+mkdir -p "$T/above/repo/.git" "$T/above/repo/secrets"
+rule "$R3" >"$T/above/.sops.yaml"
+printf 'x: 1\n' >"$T/above/repo/secrets/x.yaml"
+run "$FLEET" sops encrypt "$T/above/repo/secrets/x.yaml"
+check ".sops.yaml above the repository's root is not used" sh -c "[ $RC = 1 ] && grep -q 'no recipients' '$T/run.err'"
+rule "$R2" >"$T/above/repo/.sops.yaml"
+run "$FLEET" sops encrypt "$T/above/repo/secrets/x.yaml"
+check ".sops.yaml at the repository's root is used" grep -q "recipient: $R2" "$T/run.out"
+rule "$R3" >"$T/.sops.yaml"
+printf 'x: 1\n' >"$HOME/x.yaml"
+run "$FLEET" sops encrypt "$HOME/x.yaml"
+check ".sops.yaml above \$HOME is not used" sh -c "[ $RC = 1 ] && grep -q 'no recipients' '$T/run.err'"
+rm -f "$T/.sops.yaml"
+
 finish
