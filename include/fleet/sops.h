@@ -15,7 +15,14 @@
 #include "fleet/doc.h"
 
 #define FL_SOPS_KEY_LEN 32
-#define FL_SOPS_IV_LEN 32
+#define FL_SOPS_IV_LEN 32 /* what sops writes; files from other writers may differ */
+#define FL_SOPS_IV_MAX 64
+
+/* An IV exactly as a value carried it (12 bytes in files some writers made). */
+struct fl_sops_iv {
+	uint8_t b[FL_SOPS_IV_MAX];
+	size_t len;
+};
 #define FL_SOPS_VERSION "3.10.2"
 
 enum fl_sops_format { FL_SOPS_YAML, FL_SOPS_JSON, FL_SOPS_DOTENV, FL_SOPS_INI, FL_SOPS_BINARY };
@@ -144,7 +151,7 @@ void fl_sops_rules_free(struct fl_sops_rules *r);
 struct fl_sops_enc {
 	uint8_t *data;
 	size_t data_len;
-	uint8_t iv[64];
+	uint8_t iv[FL_SOPS_IV_MAX];
 	size_t iv_len;
 	uint8_t tag[16];
 	char type[16];
@@ -153,12 +160,13 @@ struct fl_sops_enc {
 int fl_sops_enc_parse(const char *s, size_t len, struct fl_sops_enc *out);
 void fl_sops_enc_free(struct fl_sops_enc *e);
 /* Decrypts one value to a typed node; additional data is the path joined with ':' plus
- * a trailing ':'. The IV used is copied to iv_out (if not NULL). */
+ * a trailing ':'. The IV used, at its length, is copied to iv_out (if not NULL). */
 int fl_sops_value_decrypt(const char *enc, size_t len, const uint8_t key[FL_SOPS_KEY_LEN],
-                          const char *ad, struct fl_doc **out, uint8_t iv_out[FL_SOPS_IV_LEN]);
+                          const char *ad, struct fl_doc **out, struct fl_sops_iv *iv_out);
 /* Encrypts a scalar node (STR, INT, FLOAT, BOOL, BYTES, TIME, COMMENT) with the given IV
- * (random if NULL) into out. An empty string stays empty, as in sops. */
+ * (random and 32 bytes, as sops writes, if NULL) into out. An empty string stays empty,
+ * as in sops. */
 int fl_sops_value_encrypt(const struct fl_doc *v, const uint8_t key[FL_SOPS_KEY_LEN],
-                          const char *ad, const uint8_t *iv, struct fl_buf *out);
+                          const char *ad, const struct fl_sops_iv *iv, struct fl_buf *out);
 
 #endif

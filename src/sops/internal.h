@@ -13,8 +13,8 @@ struct fl_doc *sops_metadata_to_doc(const struct fl_sops_metadata *md);
 void sops_metadata_free(struct fl_sops_metadata *md);
 
 int sops_stash_put(struct fl_sops_stash *s, const char *ad, const char *type, const char *bytes,
-                   size_t len, const uint8_t iv[FL_SOPS_IV_LEN]);
-const uint8_t *sops_stash_get(const struct fl_sops_stash *s, const char *ad, const char *type,
-                              const char *bytes, size_t len);
+                   size_t len, const struct fl_sops_iv *iv);
+const struct fl_sops_iv *sops_stash_get(const struct fl_sops_stash *s, const char *ad,
+                                        const char *type, const char *bytes, size_t len);
 
 #endif

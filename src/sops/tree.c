@@ -232,7 +232,7 @@ static int leaf(struct walk *w, struct fl_doc *v)
 		if (enc) {
 			const char *type, *bytes;
 			size_t len;
-			const uint8_t *iv = NULL;
+			const struct fl_sops_iv *iv = NULL;
 			if (sops_value_bytes(v, &type, &bytes, &len) < 0)
 				goto out;
 			if (w->stash_in)
@@ -264,9 +264,9 @@ static int leaf(struct walk *w, struct fl_doc *v)
 			/* sops: empty values were never encrypted. */
 			if (v->len > 0) {
 				struct fl_doc *nv = NULL;
-				uint8_t iv[FL_SOPS_IV_LEN];
+				struct fl_sops_iv iv;
 				if (fl_sops_value_decrypt(v->text, v->len, w->key, ad.ptr, &nv,
-				                          iv) < 0) {
+				                          &iv) < 0) {
 					/* sops: a comment that does not decrypt was never
 					 * encrypted. */
 					if (!is_comment) {
@@ -287,7 +287,7 @@ static int leaf(struct walk *w, struct fl_doc *v)
 					if (w->stash_out &&
 					    sops_value_bytes(nv, &type, &bytes, &len) == 0 &&
 					    sops_stash_put(w->stash_out, ad.ptr, type, bytes, len,
-					                   iv) < 0) {
+					                   &iv) < 0) {
 						fl_doc_free(nv);
 						goto out;
 					}
@@ -491,7 +491,7 @@ out:
 
 struct stash_slot {
 	uint8_t id[32];
-	uint8_t iv[FL_SOPS_IV_LEN];
+	struct fl_sops_iv iv;
 	int used;
 };
 
@@ -543,7 +543,7 @@ static struct stash_slot *stash_find(const struct fl_sops_stash *s, const uint8_
 }
 
 int sops_stash_put(struct fl_sops_stash *s, const char *ad, const char *type, const char *bytes,
-                   size_t len, const uint8_t iv[FL_SOPS_IV_LEN])
+                   size_t len, const struct fl_sops_iv *iv)
 {
 	if ((s->n + 1) * 2 > s->cap) {
 		struct fl_sops_stash bigger = {0};
@@ -566,15 +566,15 @@ int sops_stash_put(struct fl_sops_stash *s, const char *ad, const char *type, co
 		s->n++;
 	slot->used = 1;
 	memcpy(slot->id, id, 32);
-	memcpy(slot->iv, iv, FL_SOPS_IV_LEN);
+	slot->iv = *iv;
 	return 0;
 }
 
-const uint8_t *sops_stash_get(const struct fl_sops_stash *s, const char *ad, const char *type,
-                              const char *bytes, size_t len)
+const struct fl_sops_iv *sops_stash_get(const struct fl_sops_stash *s, const char *ad,
+                                        const char *type, const char *bytes, size_t len)
 {
 	uint8_t id[32];
 	stash_id(id, ad, type, bytes, len);
 	struct stash_slot *slot = stash_find(s, id);
-	return slot && slot->used ? slot->iv : NULL;
+	return slot && slot->used ? &slot->iv : NULL;
 }

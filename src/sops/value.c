@@ -185,7 +185,7 @@ bad:
 }
 
 int fl_sops_value_decrypt(const char *enc, size_t len, const uint8_t key[FL_SOPS_KEY_LEN],
-                          const char *ad, struct fl_doc **out, uint8_t iv_out[FL_SOPS_IV_LEN])
+                          const char *ad, struct fl_doc **out, struct fl_sops_iv *iv_out)
 {
 	struct fl_sops_enc e;
 	if (fl_sops_enc_parse(enc, len, &e) < 0)
@@ -209,8 +209,9 @@ int fl_sops_value_decrypt(const char *enc, size_t len, const uint8_t key[FL_SOPS
 	if (!*out)
 		goto out;
 	if (iv_out) {
-		memset(iv_out, 0, FL_SOPS_IV_LEN);
-		memcpy(iv_out, e.iv, e.iv_len < FL_SOPS_IV_LEN ? e.iv_len : FL_SOPS_IV_LEN);
+		/* The exact IV: re-encrypting with it must give the same bytes. */
+		memcpy(iv_out->b, e.iv, e.iv_len);
+		iv_out->len = e.iv_len;
 	}
 	rc = 0;
 out:
@@ -254,7 +255,7 @@ int sops_value_bytes(const struct fl_doc *v, const char **type, const char **byt
 }
 
 int fl_sops_value_encrypt(const struct fl_doc *v, const uint8_t key[FL_SOPS_KEY_LEN],
-                          const char *ad, const uint8_t *iv, struct fl_buf *out)
+                          const char *ad, const struct fl_sops_iv *iv, struct fl_buf *out)
 {
 	const char *type, *bytes;
 	size_t len;
@@ -264,24 +265,29 @@ int fl_sops_value_encrypt(const struct fl_doc *v, const uint8_t key[FL_SOPS_KEY_
 	if (len == 0 &&
 	    (v->type == FL_DOC_STR || v->type == FL_DOC_BYTES || v->type == FL_DOC_COMMENT))
 		return 0;
-	uint8_t ivb[FL_SOPS_IV_LEN], tag[16];
-	if (iv)
-		memcpy(ivb, iv, sizeof(ivb));
-	else
-		randombytes_buf(ivb, sizeof(ivb));
+	uint8_t ivb[FL_SOPS_IV_MAX], tag[16];
+	size_t ivlen = FL_SOPS_IV_LEN;
+	if (iv && (iv->len < 12 || iv->len > FL_SOPS_IV_MAX))
+		return fl_error_set(FL_E_INVALID, "an IV of %zu bytes", iv->len);
+	if (iv) {
+		ivlen = iv->len;
+		memcpy(ivb, iv->b, ivlen);
+	} else {
+		randombytes_buf(ivb, ivlen);
+	}
 	uint8_t *ct = malloc(len + 16);
 	if (!ct)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
-	if (gcm(1, key, ivb, sizeof(ivb), ad, (const uint8_t *)bytes, len, ct, tag) < 0) {
+	if (gcm(1, key, ivb, ivlen, ad, (const uint8_t *)bytes, len, ct, tag) < 0) {
 		free(ct);
 		return fl_error_set(FL_E_CRYPTO, "AES-256-GCM encryption failed");
 	}
 	char *d64 = malloc(fl_b64_encoded_len(len, FL_B64_PAD) + 1);
-	char iv64[64], tag64[32];
+	char iv64[(FL_SOPS_IV_MAX + 2) / 3 * 4 + 1], tag64[32];
 	int rc = -1;
 	if (d64) {
 		fl_b64_encode(d64, ct, len, FL_B64_PAD);
-		fl_b64_encode(iv64, ivb, sizeof(ivb), FL_B64_PAD);
+		fl_b64_encode(iv64, ivb, ivlen, FL_B64_PAD);
 		fl_b64_encode(tag64, tag, sizeof(tag), FL_B64_PAD);
 		rc = fl_buf_printf(out, ENC_PREFIX "%s,iv:%s,tag:%s,type:%s]", d64, iv64, tag64,
 		                   type);

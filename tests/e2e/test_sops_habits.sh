@@ -87,4 +87,42 @@ run "$FLEET" sops encrypt "$HOME/x.yaml"
 check ".sops.yaml above \$HOME is not used" sh -c "[ $RC = 1 ] && grep -q 'no recipients' '$T/run.err'"
 rm -f "$T/.sops.yaml"
 
+# --- an IV that is not 32 bytes keeps its exact ciphertext -----------------------------------
+# Built with python3-cryptography and the age CLI, from sops' rules: AES-256-GCM, AD = the
+# key path plus ':', the MAC = SHA-512 over the plaintexts, uppercase hex, encrypted
+# with lastmodified as AD. "short" has a 12-byte IV, as some writers made them.
+if command -v age >/dev/null && python3 -c 'import cryptography' 2>/dev/null; then
+	head -c 32 /dev/urandom >"$T/datakey"
+	age -e -a -r "$R" -o "$T/datakey.age" "$T/datakey"
+	python3 - "$T/datakey" "$T/datakey.age" "$R" >"$T/iv12.yaml" <<'PY'
+import base64, hashlib, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+key = open(sys.argv[1], "rb").read()
+armored = open(sys.argv[2]).read()
+def enc(plain, ad, ivlen, typ):
+    iv = os.urandom(ivlen)
+    ct = AESGCM(key).encrypt(iv, plain, ad)
+    b = lambda x: base64.b64encode(x).decode()
+    return "ENC[AES256_GCM,data:%s,iv:%s,tag:%s,type:%s]" % (b(ct[:-16]), b(iv), b(ct[-16:]), typ)
+last = "2024-01-01T00:00:00Z"
+mac = hashlib.sha512(b"twelve" + b"other").hexdigest().upper().encode()
+print("short: " + enc(b"twelve", b"short:", 12, "str"))
+print("other: " + enc(b"other", b"other:", 32, "str"))
+print("sops:\n    age:\n        - recipient: %s\n          enc: |" % sys.argv[3])
+for line in armored.splitlines():
+    print("            " + line)
+print("    lastmodified: \"%s\"\n    mac: %s\n    version: 3.8.1" % (last, enc(mac, last.encode(), 32, "str")))
+PY
+	run "$FLEET" sops decrypt --extract '["short"]' "$T/iv12.yaml"
+	check "a file with a 12-byte IV decrypts (MAC verified)" test "$RC:$(cat "$T/run.out")" = "0:twelve"
+	grep '^short:' "$T/iv12.yaml" >"$T/short.before"
+	run "$FLEET" sops set "$T/iv12.yaml" '["other"]' '"changed"'
+	check "set of another key: exit 0" test "$RC" = 0
+	check "set of another key: the 12-byte-IV value's ciphertext is byte-identical" sh -c "grep '^short:' '$T/iv12.yaml' | cmp -s - '$T/short.before'"
+	run "$FLEET" sops decrypt --extract '["short"]' "$T/iv12.yaml"
+	check "the 12-byte-IV value still decrypts after the set" test "$RC:$(cat "$T/run.out")" = "0:twelve"
+else
+	not_ok "age and python3-cryptography present (run tests/install-deps.sh)"
+fi
+
 finish
