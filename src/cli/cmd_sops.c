@@ -31,6 +31,9 @@ enum {
 	OPT_UNENC_REGEX,
 	OPT_ENC_REGEX,
 	OPT_MAC_ONLY,
+	OPT_VALUE_FILE,
+	OPT_VALUE_STDIN,
+	OPT_IDEMPOTENT,
 };
 
 #define FLAG_INPUT_TYPE                                                                            \
@@ -92,7 +95,22 @@ static const struct cli_flag edit_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAG_IGN
 static const struct cli_flag keys_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAGS_END};
 static const struct cli_flag rotate_flags[] = {FLAG_INPUT_TYPE, FLAG_IN_PLACE, FLAG_OUTPUT,
                                                FLAGS_END};
-static const struct cli_flag set_flags[] = {FLAG_INPUT_TYPE, FLAG_IGNORE_MAC, FLAGS_END};
+static const struct cli_flag set_flags[] = {
+    {"value-stdin", OPT_VALUE_STDIN, NULL,
+     "read VALUE from standard input (keeps the secret out of argv and shell history)"},
+    {"value-file", OPT_VALUE_FILE, NULL, "VALUE names a file to read the value from"},
+    {"idempotent", OPT_IDEMPOTENT, NULL,
+     "write nothing if PATH already holds VALUE (as sops set --idempotent)"},
+    FLAG_INPUT_TYPE,
+    FLAG_IGNORE_MAC,
+    FLAGS_END,
+};
+static const struct cli_flag unset_flags[] = {
+    {"idempotent", OPT_IDEMPOTENT, NULL, "succeed without writing if PATH is not there"},
+    FLAG_INPUT_TYPE,
+    FLAG_IGNORE_MAC,
+    FLAGS_END,
+};
 
 static const struct cli_command encrypt_cmd = {
     "sops encrypt", "[--age R,…] [-i | -o OUT] [options] FILE",
@@ -123,16 +141,19 @@ static const struct cli_command rotate_cmd = {
     "Re-encrypt every value of FILE under a new data key for the same recipients.", NULL,
     rotate_flags};
 static const struct cli_command set_cmd = {
-    "sops set", "FILE PATH VALUE",
+    "sops set", "[--value-stdin | --value-file] FILE PATH [VALUE]",
     "Set the value at PATH (e.g. '[\"db\"][\"password\"]') to VALUE, a JSON value, in place.",
-    "Only the touched value gets a new ciphertext.", set_flags};
+    "Only the touched value gets a new ciphertext. With --value-stdin the JSON value is read\n"
+    "from standard input and VALUE is left out; with --value-file VALUE is a file holding it:\n"
+    "  printf '\"%s\"' \"$pw\" | fleet sops set --value-stdin secrets.yaml '[\"db\"][\"pw\"]'",
+    set_flags};
 static const struct cli_command unset_cmd = {
-    "sops unset", "FILE PATH", "Remove the value at PATH, in place.", NULL, set_flags};
+    "sops unset", "FILE PATH", "Remove the value at PATH, in place.", NULL, unset_flags};
 
 struct sops_args {
 	const char *file, *age, *extract, *output;
 	const char *input_type, *output_type;
-	int in_place, ignore_mac;
+	int in_place, ignore_mac, value_file, value_stdin, idempotent;
 	struct fl_sops_rules rules;
 	int npos;
 	char **pos;
@@ -183,6 +204,15 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		case OPT_MAC_ONLY:
 			a->rules.mac_only_encrypted = 1;
 			break;
+		case OPT_VALUE_FILE:
+			a->value_file = 1;
+			break;
+		case OPT_VALUE_STDIN:
+			a->value_stdin = 1;
+			break;
+		case OPT_IDEMPOTENT:
+			a->idempotent = 1;
+			break;
 		case CLI_HELP:
 			fl_sops_rules_free(&a->rules);
 			return CLI_EXIT_OK;
@@ -194,7 +224,12 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 	a->npos = p.argc - p.optind;
 	a->pos = p.argv + p.optind;
 	int rc = -1;
-	if (a->npos != want_pos)
+	/* sops set: VALUE is left out when it comes from standard input. */
+	if (a->value_stdin)
+		want_pos--;
+	if (a->value_stdin && a->value_file)
+		rc = cli_usage_error(cmd, "--value-stdin and --value-file are mutually exclusive");
+	else if (a->npos != want_pos)
 		rc = cli_usage_error(cmd, a->npos < want_pos ? "missing arguments"
 		                                             : "too many arguments");
 	else if (a->in_place && a->output)
@@ -483,6 +518,37 @@ static int reencrypt_and_write(struct sops_args *a, struct fl_sops_file *f, enum
 	return rc;
 }
 
+/* The JSON value for set: the argument, the file it names, or standard input. A parse
+ * error says where, never what: the value is a secret. */
+static int read_set_value(const struct sops_args *a, struct fl_docs *value)
+{
+	struct fl_buf data = FL_BUF_SECRET;
+	const char *what = "VALUE";
+	int rc;
+	if (a->value_stdin) {
+		what = "the value on standard input";
+		rc = fl_read_file("-", &data, SOPS_FILE_MAX);
+	} else if (a->value_file) {
+		what = "the value in --value-file";
+		rc = fl_read_file(a->pos[2], &data, SOPS_FILE_MAX);
+	} else {
+		rc = fl_buf_puts(&data, a->pos[2]);
+	}
+	if (rc == 0 && fl_doc_parse_json(data.ptr ? data.ptr : "", data.len, value) < 0) {
+		const char *at = strstr(fl_error_last()->message, "line ");
+		char where[64] = "";
+		if (at)
+			snprintf(where, sizeof(where), " (%.60s)", at);
+		rc = fl_error_set(FL_E_INVALID,
+		                  "%s is not JSON%s; a string needs quotes: '\"text\"'", what,
+		                  where);
+	} else if (rc == 0 && value->n != 1) {
+		rc = fl_error_set(FL_E_INVALID, "%s must be one JSON value", what);
+	}
+	fl_buf_free(&data);
+	return rc;
+}
+
 static int sops_set_common(int argc, char **argv, int unset)
 {
 	struct sops_args a;
@@ -497,18 +563,28 @@ static int sops_set_common(int argc, char **argv, int unset)
 	struct fl_docs value = {0};
 	uint8_t key[FL_SOPS_KEY_LEN];
 	rc = CLI_EXIT_FAIL;
-	if (!stash || formats(&a, &in, &out) < 0 || fl_sops_path_parse(a.pos[1], &path) < 0) {
+	if (!stash || formats(&a, &in, &out) < 0) {
 		cli_fail_lib();
 		goto out;
 	}
-	if (!unset && fl_doc_parse_json(a.pos[2], strlen(a.pos[2]), &value) < 0) {
-		fl_error_prefix("VALUE must be JSON (a string needs quotes: '\"text\"'): ");
-		cli_fail_lib();
+	if (fl_sops_path_parse(a.pos[1], &path) < 0 || (!unset && read_set_value(&a, &value) < 0)) {
+		rc = cli_usage_error(cmd, "%s", fl_error_last()->message);
 		goto out;
 	}
 	if (open_decrypted(&a, in, &f, key, stash) < 0) {
 		cli_fail_lib();
 		goto out;
+	}
+	if (a.idempotent) {
+		/* sops: set --idempotent writes nothing when PATH holds the value already;
+		 * unset --idempotent succeeds when PATH is not there. */
+		struct fl_doc *now = fl_sops_path_get(&f, &path);
+		if (unset ? !now : now && fl_doc_equal(now, value.v[0], 0)) {
+			fprintf(stderr, "fleet: %s: not written, %s\n", a.file,
+			        unset ? "the path is not there" : "the value is unchanged");
+			rc = CLI_EXIT_OK;
+			goto out;
+		}
 	}
 	if (unset) {
 		rc = fl_sops_path_unset(&f, &path);

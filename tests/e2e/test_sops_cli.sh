@@ -174,7 +174,7 @@ check "set: the changed line is key500" sh -c "diff '$T/big.before' '$T/big.enc.
 run "$FLEET" sops decrypt --extract '["key500"]' "$T/big.enc.yaml"
 check "set: the new value decrypts" test "$(cat "$T/run.out")" = changed
 run "$FLEET" sops set "$T/big.enc.yaml" '["key1"]' 'not json'
-check "set with a non-JSON value: exit 1" test "$RC" = 1
+check "set with a non-JSON value: a usage error, exit 2" test "$RC" = 2
 
 cp "$T/big.enc.yaml" "$T/big.before"
 printf '#!/bin/sh\nsed -i "s/^key7: value7$/key7: edited/" "$1"\n' >"$T/editor-key7"

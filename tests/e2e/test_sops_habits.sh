@@ -125,4 +125,34 @@ else
 	not_ok "age and python3-cryptography present (run tests/install-deps.sh)"
 fi
 
+# --- set --value-stdin / --value-file / --idempotent, unset --idempotent --------------------
+cp "$T/s.yaml" "$T/set.yaml"
+printf '"from stdin"' | "$FLEET" sops set --value-stdin "$T/set.yaml" '["db"]["password"]' >"$T/run.out" 2>"$T/run.err"
+RC=$?
+check "set --value-stdin: exit 0, the value decrypts" test "$RC:$("$FLEET" sops decrypt --extract '["db"]["password"]' "$T/set.yaml")" = "0:from stdin"
+printf '{"user": "admin", "n": 3}\n' >"$T/value.json"
+run "$FLEET" sops set --value-file "$T/set.yaml" '["db"]["nested"]' "$T/value.json"
+check "set --value-file: a JSON object from the file" test "$RC:$("$FLEET" sops decrypt --extract '["db"]["nested"]["n"]' "$T/set.yaml")" = "0:3"
+printf 'hunter3' | "$FLEET" sops set --value-stdin "$T/set.yaml" '["db"]["password"]' >"$T/run.out" 2>"$T/run.err"
+RC=$?
+check "set --value-stdin of a non-JSON value: exit 2" test "$RC" = 2
+check "set --value-stdin of a non-JSON value: the secret is not echoed" sh -c "grep -q 'not JSON' '$T/run.err' && ! grep -q hunter '$T/run.err'"
+run "$FLEET" sops set --value-stdin --value-file "$T/set.yaml" '["a"]' x
+check "--value-stdin with --value-file: exit 2" test "$RC" = 2
+run "$FLEET" sops set --value-stdin "$T/set.yaml" '["a"]' '"x"'
+check "--value-stdin with a VALUE argument too: exit 2" test "$RC" = 2
+cp "$T/set.yaml" "$T/set.before"
+run "$FLEET" sops set --idempotent "$T/set.yaml" '["port"]' 8080
+check "set --idempotent of the same value: exit 0, file byte-identical (not even lastmodified)" sh -c "[ $RC = 0 ] && cmp -s '$T/set.yaml' '$T/set.before'"
+run "$FLEET" sops set --idempotent "$T/set.yaml" '["port"]' '"8080"'
+check "set --idempotent of a string where a number was: written" sh -c "[ $RC = 0 ] && ! cmp -s '$T/set.yaml' '$T/set.before' && [ \"\$('$FLEET' sops decrypt --extract '[\"port\"]' '$T/set.yaml')\" = 8080 ]"
+cp "$T/set.yaml" "$T/set.before"
+run "$FLEET" sops set "$T/set.yaml" '["port"]' '"8080"'
+check "set without --idempotent of the same value writes (as sops: new lastmodified)" sh -c "[ $RC = 0 ] && ! cmp -s '$T/set.yaml' '$T/set.before'"
+cp "$T/set.yaml" "$T/set.before"
+run "$FLEET" sops unset --idempotent "$T/set.yaml" '["nosuch"]'
+check "unset --idempotent of a missing path: exit 0, nothing written" sh -c "[ $RC = 0 ] && cmp -s '$T/set.yaml' '$T/set.before'"
+run "$FLEET" sops unset "$T/set.yaml" '["nosuch"]'
+check "unset of a missing path without --idempotent: exit 1" test "$RC" = 1
+
 finish
