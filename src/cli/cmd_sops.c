@@ -34,6 +34,8 @@ enum {
 	OPT_VALUE_FILE,
 	OPT_VALUE_STDIN,
 	OPT_IDEMPOTENT,
+	OPT_ADD_AGE,
+	OPT_RM_AGE,
 };
 
 #define FLAG_INPUT_TYPE                                                                            \
@@ -92,9 +94,20 @@ static const struct cli_flag decrypt_flags[] = {
     FLAGS_END,
 };
 static const struct cli_flag edit_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAG_IGNORE_MAC, FLAGS_END};
-static const struct cli_flag keys_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAGS_END};
-static const struct cli_flag rotate_flags[] = {FLAG_INPUT_TYPE, FLAG_IN_PLACE, FLAG_OUTPUT,
-                                               FLAGS_END};
+static const struct cli_flag keys_flags[] = {
+    {"yes", 'y', NULL, "do not ask for confirmation"},
+    FLAG_AGE,
+    FLAG_INPUT_TYPE,
+    FLAGS_END,
+};
+static const struct cli_flag rotate_flags[] = {
+    {"add-age", OPT_ADD_AGE, "RECIPIENTS", "also encrypt to these (comma-separated) recipients"},
+    {"rm-age", OPT_RM_AGE, "RECIPIENTS", "stop encrypting to these (comma-separated) recipients"},
+    FLAG_INPUT_TYPE,
+    FLAG_IN_PLACE,
+    FLAG_OUTPUT,
+    FLAGS_END,
+};
 static const struct cli_flag set_flags[] = {
     {"value-stdin", OPT_VALUE_STDIN, NULL,
      "read VALUE from standard input (keeps the secret out of argv and shell history)"},
@@ -133,13 +146,16 @@ static const struct cli_command edit_cmd = {
     "A FILE that does not exist yet is created.",
     edit_flags};
 static const struct cli_command updatekeys_cmd = {
-    "sops updatekeys", "[--age R,…] FILE",
-    "Re-wrap FILE's data key for the recipients .sops.yaml (or --age) names now.", NULL,
+    "sops updatekeys", "[-y] [--age R,…] FILE",
+    "Re-wrap FILE's data key for the recipients .sops.yaml (or --age) names now.",
+    "The changes are shown and confirmed (y/n on standard input) unless -y is given, as\n"
+    "sops asks; a file whose recipients already match is left alone.",
     keys_flags};
 static const struct cli_command rotate_cmd = {
-    "sops rotate", "[-i | -o OUT] FILE",
-    "Re-encrypt every value of FILE under a new data key for the same recipients.", NULL,
-    rotate_flags};
+    "sops rotate", "[--add-age R,…] [--rm-age R,…] [-i | -o OUT] FILE",
+    "Re-encrypt every value of FILE under a new data key, for its recipients plus --add-age\n"
+    "minus --rm-age.",
+    NULL, rotate_flags};
 static const struct cli_command set_cmd = {
     "sops set", "[--value-stdin | --value-file] FILE PATH [VALUE]",
     "Set the value at PATH (e.g. '[\"db\"][\"password\"]') to VALUE, a JSON value, in place.",
@@ -153,7 +169,8 @@ static const struct cli_command unset_cmd = {
 struct sops_args {
 	const char *file, *age, *extract, *output;
 	const char *input_type, *output_type;
-	int in_place, ignore_mac, value_file, value_stdin, idempotent;
+	const char *add_age, *rm_age;
+	int in_place, ignore_mac, value_file, value_stdin, idempotent, yes;
 	struct fl_sops_rules rules;
 	int npos;
 	char **pos;
@@ -212,6 +229,15 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 			break;
 		case OPT_IDEMPOTENT:
 			a->idempotent = 1;
+			break;
+		case 'y':
+			a->yes = 1;
+			break;
+		case OPT_ADD_AGE:
+			a->add_age = p.optarg;
+			break;
+		case OPT_RM_AGE:
+			a->rm_age = p.optarg;
 			break;
 		case CLI_HELP:
 			fl_sops_rules_free(&a->rules);
@@ -619,6 +645,33 @@ static int sops_unset_main(int argc, char **argv)
 	return sops_set_common(argc, argv, 1);
 }
 
+static int has_recipient(char *const *list, size_t n, const char *r)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], r))
+			return 1;
+	return 0;
+}
+
+/* sops updatekeys: "Is this okay? (y/n):" until the answer is y or n. */
+static int confirm(void)
+{
+	char line[64];
+	for (;;) {
+		fputs("Is this okay? (y/n):", stdout);
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return fl_error_set(FL_E_CANCELLED,
+			                    "no answer to the confirmation (pass -y to update "
+			                    "without asking)");
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strcmp(line, "y"))
+			return 1;
+		if (!strcmp(line, "n"))
+			return 0;
+	}
+}
+
 static int sops_updatekeys_main(int argc, char **argv)
 {
 	struct sops_args a;
@@ -633,32 +686,64 @@ static int sops_updatekeys_main(int argc, char **argv)
 	rc = CLI_EXIT_FAIL;
 	if (formats(&a, &in, &out) < 0 || read_input(a.file, &data) < 0 ||
 	    fl_sops_load(&f, data.ptr ? data.ptr : "", data.len, in) < 0 ||
-	    resolve_recipients(&a, &rule) < 0 || unlock(&f, key) < 0) {
+	    resolve_recipients(&a, &rule) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
+	/* sops prints the groups' difference (common, +++ added, --- removed) and asks. */
+	char **have = calloc(f.md.nage ? f.md.nage : 1, sizeof(char *));
+	size_t nhave = 0, changes = 0;
+	for (; have && nhave < f.md.nage; nhave++)
+		have[nhave] = f.md.age[nhave].recipient;
+	for (size_t i = 0; i < rule.nage; i++)
+		changes += !has_recipient(have, nhave, rule.age[i]) &&
+		           !has_recipient(rule.age, i, rule.age[i]);
+	for (size_t j = 0; j < nhave; j++)
+		changes += !has_recipient(rule.age, rule.nage, have[j]);
+	if (!have) {
+		cli_fail("out of memory");
+		goto out;
+	}
+	if (changes == 0) {
+		free(have);
+		fprintf(stderr, "fleet: %s: already up to date\n", a.file);
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	printf("The following changes will be made to the file's groups:\nGroup 1\n");
+	for (size_t j = 0; j < nhave; j++)
+		if (has_recipient(rule.age, rule.nage, have[j]))
+			printf("    %s\n", have[j]);
+	for (size_t i = 0; i < rule.nage; i++)
+		if (!has_recipient(have, nhave, rule.age[i]) &&
+		    !has_recipient(rule.age, i, rule.age[i]))
+			printf("+++ %s\n", rule.age[i]);
+	for (size_t j = 0; j < nhave; j++)
+		if (!has_recipient(rule.age, rule.nage, have[j]))
+			printf("--- %s\n", have[j]);
+	free(have);
+	fflush(stdout);
+	int ok = a.yes ? 1 : confirm();
+	if (ok <= 0) {
+		if (ok < 0) {
+			cli_fail_lib();
+		} else {
+			fprintf(stderr, "fleet: %s left unchanged\n", a.file);
+			rc = CLI_EXIT_OK;
+		}
+		goto out;
+	}
 	/* Values, MAC and lastmodified stay as they are: only the wrapping changes. */
-	for (size_t i = 0; i < rule.nage; i++) {
-		int had = 0;
-		for (size_t j = 0; j < f.md.nage; j++)
-			had |= !strcmp(f.md.age[j].recipient, rule.age[i]);
-		if (!had)
-			fprintf(stderr, "+ %s\n", rule.age[i]);
-	}
-	for (size_t j = 0; j < f.md.nage; j++) {
-		int keep = 0;
-		for (size_t i = 0; i < rule.nage; i++)
-			keep |= !strcmp(f.md.age[j].recipient, rule.age[i]);
-		if (!keep)
-			fprintf(stderr, "- %s\n", f.md.age[j].recipient);
-	}
 	a.in_place = 1;
-	if (fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
+	if (unlock(&f, key) < 0 ||
+	    fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
 	    fl_sops_emit(&f, in, &result) < 0 || write_result(&a, &result, 0) < 0) {
+		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
+	fprintf(stderr, "fleet: %s synced with new keys\n", a.file);
 	rc = CLI_EXIT_OK;
 out:
 	sodium_memzero(key, sizeof(key));
@@ -667,6 +752,34 @@ out:
 	fl_buf_free(&data);
 	fl_buf_free(&result);
 	return rc;
+}
+
+/* Appends the comma-separated recipients of `list` to v (deduplicated later). */
+static int split_recipients(const char *list, char ***v, size_t *n)
+{
+	char *copy = strdup(list);
+	if (!copy)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+		while (*tok == ' ' || *tok == '\t' || *tok == '\n')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+		if (!nv || !(nv[*n] = strdup(tok))) {
+			if (nv)
+				*v = nv;
+			free(copy);
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		}
+		*v = nv;
+		(*n)++;
+	}
+	free(copy);
+	return 0;
 }
 
 static int sops_rotate_main(int argc, char **argv)
@@ -679,21 +792,50 @@ static int sops_rotate_main(int argc, char **argv)
 	struct fl_sops_file f = {0};
 	struct fl_buf result = FL_BUF_INIT;
 	uint8_t key[FL_SOPS_KEY_LEN], fresh[FL_SOPS_KEY_LEN];
-	char **recipients = NULL;
-	size_t n = 0;
+	char **recipients = NULL, **removed = NULL;
+	size_t n = 0, nremoved = 0;
 	rc = CLI_EXIT_FAIL;
+	if ((a.add_age || a.rm_age) && access(a.file, F_OK) != 0) {
+		/* sops: keys cannot be added to or removed from a file that does not exist. */
+		cli_fail("%s does not exist: cannot add or remove keys (use 'fleet sops edit' to "
+		         "create it)",
+		         a.file);
+		goto out;
+	}
 	if (formats(&a, &in, &out) < 0 || open_decrypted(&a, in, &f, key, NULL) < 0) {
 		cli_fail_lib();
 		goto out;
 	}
-	recipients = calloc(f.md.nage ? f.md.nage : 1, sizeof(char *));
-	for (; recipients && n < f.md.nage; n++)
-		recipients[n] = strdup(f.md.age[n].recipient);
+	/* sops rotate: the file's recipients, then --add-age, then --rm-age taken out. */
+	for (size_t i = 0; i < f.md.nage; i++) {
+		char **nv = realloc(recipients, (n + 1) * sizeof(char *));
+		if (!nv || !(nv[n] = strdup(f.md.age[i].recipient))) {
+			if (nv)
+				recipients = nv;
+			cli_fail("out of memory");
+			goto out;
+		}
+		recipients = nv;
+		n++;
+	}
+	if ((a.add_age && split_recipients(a.add_age, &recipients, &n) < 0) ||
+	    (a.rm_age && split_recipients(a.rm_age, &removed, &nremoved) < 0)) {
+		cli_fail_lib();
+		goto out;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (has_recipient(removed, nremoved, recipients[i]))
+			free(recipients[i]);
+		else
+			recipients[kept++] = recipients[i];
+	}
+	n = kept;
 	randombytes_buf(fresh, sizeof(fresh));
-	if (!recipients ||
-	    fl_sops_set_recipients(&f, fresh, (const char *const *)recipients, n) < 0 ||
+	if (fl_sops_set_recipients(&f, fresh, (const char *const *)recipients, n) < 0 ||
 	    fl_sops_encrypt(&f, fresh, NULL) < 0 || fl_sops_emit(&f, in, &result) < 0 ||
 	    write_result(&a, &result, 0) < 0) {
+		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
@@ -702,6 +844,7 @@ out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(fresh, sizeof(fresh));
 	strv_free(recipients, n);
+	strv_free(removed, nremoved);
 	fl_sops_file_free(&f);
 	fl_buf_free(&result);
 	return rc;

@@ -263,21 +263,29 @@ int fl_sops_set_recipients(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	size_t done = 0;
 	int rc = 0;
-	for (; rc == 0 && done < n; done++) {
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		/* A recipient named twice (--age R,R; a .sops.yaml listing it again) gets one
+		 * entry, as sops' key groups dedupe their keys. */
+		int dup = 0;
+		for (size_t j = 0; j < done && !dup; j++)
+			dup = !strcmp(v[j].recipient, recipients[k]);
+		if (dup)
+			continue;
 		struct fl_age_recipients rs = {0};
 		struct fl_age_recipient *r;
 		struct fl_buf enc = FL_BUF_INIT;
 		/* sops: each recipient gets its own armored age file of the data key. */
-		rc = fl_age_recipient_parse(&r, recipients[done]);
+		rc = fl_age_recipient_parse(&r, recipients[k]);
 		if (rc == 0)
 			rc = fl_age_recipients_add(&rs, r);
 		if (rc == 0)
 			rc = fl_age_encrypt_mem(&rs, 1, key, FL_SOPS_KEY_LEN, &enc);
 		fl_age_recipients_free(&rs);
-		v[done].recipient = strdup(recipients[done]);
+		v[done].recipient = strdup(recipients[k]);
 		v[done].enc = fl_buf_detach(&enc);
 		if (rc == 0 && !v[done].recipient)
 			rc = fl_error_set(FL_E_NOMEM, "out of memory");
+		done++;
 	}
 	if (rc < 0) {
 		for (size_t i = 0; i < done; i++) {
@@ -293,7 +301,7 @@ int fl_sops_set_recipients(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY
 	}
 	free(f->md.age);
 	f->md.age = v;
-	f->md.nage = n;
+	f->md.nage = done;
 	free(f->md.other_keys);
 	f->md.other_keys = NULL;
 	f->md.key_groups = 1;

@@ -225,7 +225,7 @@ run "$FLEET" sops encrypt "$T/repo/other.yaml"
 check "no matching creation rule: exit 1" sh -c "[ $RC = 1 ] && grep -q 'no recipients' '$T/run.err'"
 printf 'creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    age: >-\n      %s,\n      %s\n' "$R" "$R2" >"$T/repo/.sops.yaml"
 cp "$T/repo/secrets/app.yaml" "$T/app.before"
-run "$FLEET" sops updatekeys "$T/repo/secrets/app.yaml"
+run "$FLEET" sops updatekeys -y "$T/repo/secrets/app.yaml"
 check "updatekeys: exit 0" test "$RC" = 0
 check "updatekeys: values untouched" test "$(grep '^token:' "$T/app.before")" = "$(grep '^token:' "$T/repo/secrets/app.yaml")"
 run env SOPS_AGE_KEY_FILE="$T/key2.txt" "$FLEET" sops decrypt --extract '["token"]' "$T/repo/secrets/app.yaml"

@@ -155,4 +155,53 @@ check "unset --idempotent of a missing path: exit 0, nothing written" sh -c "[ $
 run "$FLEET" sops unset "$T/set.yaml" '["nosuch"]'
 check "unset of a missing path without --idempotent: exit 1" test "$RC" = 1
 
+# --- updatekeys asks first; -y does not ----------------------------------------------------
+mkdir -p "$T/uk/.git"
+rule "$R" >"$T/uk/.sops.yaml"
+cp "$T/plain.yaml" "$T/uk/s.yaml"
+"$FLEET" sops encrypt -i "$T/uk/s.yaml" 2>/dev/null
+rule "$R, $R2" >"$T/uk/.sops.yaml"
+cp "$T/uk/s.yaml" "$T/uk.before"
+run "$FLEET" sops updatekeys "$T/uk/s.yaml" </dev/null
+check "updatekeys without an answer: exit 1, says to pass -y" sh -c "[ $RC = 1 ] && grep -q -- '-y' '$T/run.err'"
+check "updatekeys without an answer: shows sops' diff" sh -c "grep -q '^    $R\$' '$T/run.out' && grep -q '^+++ $R2\$' '$T/run.out'"
+check "updatekeys without an answer: file untouched" cmp -s "$T/uk/s.yaml" "$T/uk.before"
+run "$PTY" "$T/uk.tty" "is this okay? (y/n):" 'n\n' -- "$FLEET" sops updatekeys "$T/uk/s.yaml"
+check "updatekeys answered n on a terminal: exit 0, untouched" sh -c "[ $RC = 0 ] && cmp -s '$T/uk/s.yaml' '$T/uk.before'"
+run "$PTY" "$T/uk.tty" "is this okay? (y/n):" 'maybe\n' "is this okay? (y/n):" 'y\n' -- "$FLEET" sops updatekeys "$T/uk/s.yaml"
+check "updatekeys asks again until y or n, then updates on y" sh -c "[ $RC = 0 ] && grep -q 'recipient: $R2' '$T/uk/s.yaml'"
+run env SOPS_AGE_KEY_FILE="$T/key2.txt" "$FLEET" sops decrypt --extract '["port"]' "$T/uk/s.yaml"
+check "updatekeys: the added recipient decrypts" test "$(cat "$T/run.out")" = 8080
+rule "$R2" >"$T/uk/.sops.yaml"
+run "$FLEET" sops updatekeys -y "$T/uk/s.yaml" </dev/null
+check "updatekeys -y: no question, the removed recipient is gone" sh -c "[ $RC = 0 ] && ! grep -q 'recipient: $R\$' '$T/uk/s.yaml' && ! grep -qi 'okay' '$T/run.out'"
+cp "$T/uk/s.yaml" "$T/uk.before"
+run "$FLEET" sops updatekeys "$T/uk/s.yaml" </dev/null
+check "updatekeys of a file already up to date: exit 0, no question, untouched" sh -c "[ $RC = 0 ] && cmp -s '$T/uk/s.yaml' '$T/uk.before' && grep -q 'already up to date' '$T/run.err'"
+
+# --- rotate --add-age / --rm-age ------------------------------------------------------------
+cp "$T/s.yaml" "$T/rot.yaml"
+run "$FLEET" sops rotate -i --add-age "$R2,$R3" "$T/rot.yaml"
+check "rotate --add-age: exit 0" test "$RC" = 0
+check "rotate --add-age: a new data key (the value's ciphertext changed)" sh -c "! grep -qF \"\$(grep 'password:' '$T/s.yaml')\" '$T/rot.yaml'"
+for k in key key2 key3; do
+	run env SOPS_AGE_KEY_FILE="$T/$k.txt" "$FLEET" sops decrypt --extract '["port"]' "$T/rot.yaml"
+	check "rotate --add-age: $k decrypts" test "$(cat "$T/run.out")" = 8080
+done
+run "$FLEET" sops rotate -i --rm-age "$R3" --add-age "$R2" "$T/rot.yaml"
+run env SOPS_AGE_KEY_FILE="$T/key3.txt" "$FLEET" sops decrypt "$T/rot.yaml"
+check "rotate --rm-age: the removed recipient no longer decrypts" test "$RC" = 1
+check "rotate --add-age of a recipient already there: written once" test "$(grep -c "recipient: $R2" "$T/rot.yaml")" = 1
+run "$FLEET" sops rotate --add-age "$R2" "$T/nonexistent.yaml"
+check "rotate --add-age on a missing file: exit 1, says to use edit" sh -c "[ $RC = 1 ] && grep -q 'edit' '$T/run.err'"
+
+# --- duplicate recipients are written once ---------------------------------------------------
+run "$FLEET" sops encrypt --age "$R,$R2,$R" "$T/plain.yaml"
+check "--age R,R2,R: two entries" test "$(grep -c 'recipient:' "$T/run.out")" = 2
+mkdir -p "$T/dup/.git"
+printf 'creation_rules:\n  - age: >-\n      %s,%s,\n      %s\n' "$R" "$R" "$R2" >"$T/dup/.sops.yaml"
+cp "$T/plain.yaml" "$T/dup/x.yaml"
+run "$FLEET" sops encrypt "$T/dup/x.yaml"
+check ".sops.yaml naming a recipient twice: written once" sh -c "[ $RC = 0 ] && [ \$(grep -c 'recipient: $R\$' '$T/run.out') = 1 ] && [ \$(grep -c 'recipient:' '$T/run.out') = 2 ]"
+
 finish
