@@ -9,6 +9,8 @@
 #include "fleet/sops.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -16,9 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SOPS_FILE_MAX (256u << 20)
+
+extern char **environ;
 
 enum {
 	OPT_AGE = 256,
@@ -36,6 +41,11 @@ enum {
 	OPT_IDEMPOTENT,
 	OPT_ADD_AGE,
 	OPT_RM_AGE,
+	OPT_PRISTINE,
+	OPT_SAME_PROCESS,
+	OPT_USER,
+	OPT_NO_FIFO,
+	OPT_FILENAME,
 };
 
 #define FLAG_INPUT_TYPE                                                                            \
@@ -125,6 +135,25 @@ static const struct cli_flag unset_flags[] = {
     FLAGS_END,
 };
 
+static const struct cli_flag exec_env_flags[] = {
+    {"pristine", OPT_PRISTINE, NULL, "only the decrypted values in the environment, nothing else"},
+    {"same-process", OPT_SAME_PROCESS, NULL, "replace fleet with the command (no child process)"},
+    {"user", OPT_USER, "USER", "not supported: run fleet as that user instead"},
+    FLAG_IGNORE_MAC,
+    FLAG_INPUT_TYPE,
+    FLAGS_END,
+};
+static const struct cli_flag exec_file_flags[] = {
+    {"no-fifo", OPT_NO_FIFO, NULL, "a regular file instead of a named pipe"},
+    {"filename", OPT_FILENAME, "NAME", "the temporary file's name (default: tmp-file)"},
+    {"user", OPT_USER, "USER", "not supported: run fleet as that user instead"},
+    FLAG_IGNORE_MAC,
+    FLAG_INPUT_TYPE,
+    FLAG_OUTPUT_TYPE,
+    FLAGS_END,
+};
+static const struct cli_flag filestatus_flags[] = {FLAG_INPUT_TYPE, FLAGS_END};
+
 static const struct cli_command encrypt_cmd = {
     "sops encrypt", "[--age R,…] [-i | -o OUT] [options] FILE",
     "Encrypt FILE's values to age recipients (sops format, readable by sops and sops-nix).",
@@ -163,13 +192,32 @@ static const struct cli_command set_cmd = {
     "from standard input and VALUE is left out; with --value-file VALUE is a file holding it:\n"
     "  printf '\"%s\"' \"$pw\" | fleet sops set --value-stdin secrets.yaml '[\"db\"][\"pw\"]'",
     set_flags};
+static const struct cli_command exec_env_cmd = {
+    "sops exec-env", "[--pristine] [--same-process] FILE COMMAND",
+    "Run COMMAND (with /bin/sh -c, as sops) with FILE's top-level values in its environment.",
+    "Values that are maps or lists, and keys holding '=', are refused, as in sops. The\n"
+    "exit status is COMMAND's. Example: fleet sops exec-env secrets.env 'psql \"$DB_URL\"'",
+    exec_env_flags};
+static const struct cli_command exec_file_cmd = {
+    "sops exec-file", "[--no-fifo] [--filename NAME] FILE COMMAND",
+    "Run COMMAND (with /bin/sh -c, as sops) with FILE decrypted into a temporary file, whose\n"
+    "path replaces every {} in COMMAND.",
+    "The file is a named pipe (readable once) unless --no-fifo, in a private 0700 directory\n"
+    "on tmpfs, wiped and removed when COMMAND ends. The exit status is COMMAND's.\n"
+    "Example: fleet sops exec-file --no-fifo cert.yaml 'openssl x509 -in {} -noout'",
+    exec_file_flags};
+static const struct cli_command filestatus_cmd = {
+    "sops filestatus", "FILE",
+    "Print whether FILE is sops-encrypted, as sops does: {\"encrypted\":true} or false.", NULL,
+    filestatus_flags};
 static const struct cli_command unset_cmd = {
     "sops unset", "FILE PATH", "Remove the value at PATH, in place.", NULL, unset_flags};
 
 struct sops_args {
 	const char *file, *age, *extract, *output;
 	const char *input_type, *output_type;
-	const char *add_age, *rm_age;
+	const char *add_age, *rm_age, *user, *filename;
+	int pristine, same_process, no_fifo;
 	int in_place, ignore_mac, value_file, value_stdin, idempotent, yes;
 	struct fl_sops_rules rules;
 	int npos;
@@ -239,6 +287,21 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		case OPT_RM_AGE:
 			a->rm_age = p.optarg;
 			break;
+		case OPT_PRISTINE:
+			a->pristine = 1;
+			break;
+		case OPT_SAME_PROCESS:
+			a->same_process = 1;
+			break;
+		case OPT_USER:
+			a->user = p.optarg;
+			break;
+		case OPT_NO_FIFO:
+			a->no_fifo = 1;
+			break;
+		case OPT_FILENAME:
+			a->filename = p.optarg;
+			break;
 		case CLI_HELP:
 			fl_sops_rules_free(&a->rules);
 			return CLI_EXIT_OK;
@@ -260,6 +323,12 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		                                             : "too many arguments");
 	else if (a->in_place && a->output)
 		rc = cli_usage_error(cmd, "-i and -o are mutually exclusive");
+	else if (a->user)
+		/* sops switches to USER (setuid, as root); fleet does not change users. */
+		rc = cli_usage_error(cmd,
+		                     "--user is not supported: run fleet as %s instead "
+		                     "(sudo -u %s fleet ...)",
+		                     a->user, a->user);
 	if (rc >= 0) {
 		fl_sops_rules_free(&a->rules);
 		return rc;
@@ -1069,6 +1138,330 @@ out:
 	return rc;
 }
 
+/* --- exec-env, exec-file, filestatus --- */
+
+/* Go's strconv.FormatFloat(v, 'G', -1, 64), then at least one decimal (sops'
+ * stores.ValToString), from the shortest fixed form fleet keeps ("1234567", "0.00001"). */
+static void float_to_env(const char *fixed, char *out, size_t cap)
+{
+	const char *p = fixed;
+	int neg = *p == '-';
+	p += neg;
+	const char *dot = strchr(p, '.');
+	size_t ilen = dot ? (size_t)(dot - p) : strlen(p);
+	char digits[400];
+	size_t nd = 0;
+	int dp;
+	if (!(ilen == 1 && p[0] == '0')) {
+		for (size_t i = 0; i < ilen && nd < sizeof(digits) - 1; i++)
+			digits[nd++] = p[i];
+		for (const char *f = dot ? dot + 1 : ""; *f && nd < sizeof(digits) - 1; f++)
+			digits[nd++] = *f;
+		dp = (int)ilen;
+	} else {
+		const char *f = dot ? dot + 1 : "";
+		int z = 0;
+		while (f[z] == '0')
+			z++;
+		for (f += z; *f && nd < sizeof(digits) - 1; f++)
+			digits[nd++] = *f;
+		dp = nd ? -z : 0;
+	}
+	while (nd > 0 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = '\0';
+	int exp = dp - 1;
+	if (nd > 0 && (exp < -4 || exp >= 6)) {
+		/* Go's %E: d.ddd, 'E', a sign, at least two exponent digits. */
+		snprintf(out, cap, "%s%c%s%sE%c%02d", neg ? "-" : "", digits[0], nd > 1 ? "." : "",
+		         nd > 1 ? digits + 1 : "", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		return;
+	}
+	snprintf(out, cap, "%s%s", fixed, strchr(fixed, '.') ? "" : ".0");
+}
+
+static void strv_free_secret(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		fl_free_secret_str(v[i]);
+	free(v);
+}
+
+/* KEY=VALUE for each top-level value of the first document, as sops exec-env makes them;
+ * the environment (unless pristine) comes first and a decrypted value wins over it. */
+static char **exec_environment(const struct fl_sops_file *f, int pristine)
+{
+	const struct fl_doc *root = f->docs.n ? f->docs.v[0] : NULL;
+	size_t nenv = 0;
+	while (!pristine && environ[nenv])
+		nenv++;
+	size_t nvals = root && root->type == FL_DOC_MAP ? root->n : 0;
+	char **env = calloc(nenv + nvals + 1, sizeof(char *));
+	if (!env) {
+		fl_error_set(FL_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < nvals; i++) {
+		const char *k = root->items[i].key;
+		const struct fl_doc *v = root->items[i].value;
+		if (!k || v->type == FL_DOC_COMMENT)
+			continue;
+		if (v->type == FL_DOC_MAP || v->type == FL_DOC_LIST) {
+			fl_error_set(FL_E_INVALID,
+			             "cannot use complex value in environment; offending key %s",
+			             k);
+			goto fail;
+		}
+		if (strchr(k, '=')) {
+			fl_error_set(FL_E_INVALID, "cannot use keys with '=' in environment: %s",
+			             k);
+			goto fail;
+		}
+		char num[512];
+		const char *text = v->text ? v->text : "";
+		if (v->type == FL_DOC_NULL) {
+			text = "<nil>"; /* Go's fmt of a nil value, which sops prints */
+		} else if (v->type == FL_DOC_FLOAT) {
+			float_to_env(text, num, sizeof(num));
+			text = num;
+		}
+		size_t len = strlen(k) + strlen(text) + 2;
+		if (!(env[n] = malloc(len))) {
+			fl_error_set(FL_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		snprintf(env[n++], len, "%s=%s", k, text);
+	}
+	for (size_t i = 0; i < nenv; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t kl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
+		int shadowed = 0;
+		for (size_t j = 0; j < n && !shadowed; j++)
+			shadowed = !strncmp(env[j], environ[i], kl) && env[j][kl] == '=';
+		if (!shadowed && !(env[n++] = strdup(environ[i]))) {
+			fl_error_set(FL_E_NOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	return env;
+fail:
+	strv_free_secret(env);
+	return NULL;
+}
+
+/* COMMAND's exit status as fleet's: its code, or 128+N for a signal. */
+static int run_shell(const char *command, char **envp)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)command, NULL};
+	int status = 0;
+	if (fl_run_interactive(argv, envp, &status) < 0)
+		return cli_fail_lib();
+	return status;
+}
+
+static int sops_exec_env_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&exec_env_cmd, argc, argv, &a, 2);
+	if (rc >= 0)
+		return rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	uint8_t key[FL_SOPS_KEY_LEN];
+	char **env = NULL;
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || open_decrypted(&a, in, &f, key, NULL) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	sodium_memzero(key, sizeof(key));
+	if (!(env = exec_environment(&f, a.pristine))) {
+		fl_error_prefix("%s: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	fl_sops_file_free(&f);
+	if (a.same_process) {
+		fflush(NULL);
+		char *sh[] = {"/bin/sh", "-c", a.pos[1], NULL};
+		execve(sh[0], sh, env);
+		cli_fail("cannot run /bin/sh: %s", strerror(errno));
+		goto out;
+	}
+	rc = run_shell(a.pos[1], env);
+out:
+	sodium_memzero(key, sizeof(key));
+	strv_free_secret(env);
+	fl_sops_file_free(&f);
+	return rc;
+}
+
+/* sops exec-file --filename: a plain local name (sops: filepath.IsLocal); it goes into
+ * COMMAND unquoted, as in sops, so fleet also refuses what a shell would read apart. */
+static int safe_name(const char *s)
+{
+	if (!*s || !strcmp(s, ".") || !strcmp(s, ".."))
+		return 0;
+	for (; *s; s++)
+		if (!strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+,:@%",
+		        *s))
+			return 0;
+	return 1;
+}
+
+/* Writes data into the fifo from a child process: opening a fifo blocks until COMMAND
+ * opens it for reading, which it may never do. */
+static pid_t fifo_writer(const char *path, const struct fl_buf *data)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	signal(SIGPIPE, SIG_DFL);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t off = 0;
+	while (fd >= 0 && off < data->len) {
+		ssize_t w = write(fd, data->ptr + off, data->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	_exit(fd >= 0 && off == data->len ? 0 : 1);
+}
+
+static int sops_exec_file_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&exec_file_cmd, argc, argv, &a, 2);
+	if (rc >= 0)
+		return rc;
+	if (a.filename && !safe_name(a.filename))
+		return cli_usage_error(
+		    &exec_file_cmd, "--filename must be a plain file name of letters, digits and "
+		                    "._-+,:@%% (it is put into COMMAND as it is)");
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_buf plain = FL_BUF_SECRET, cmd = FL_BUF_INIT;
+	struct fl_privdir dir = {.fd = -1};
+	uint8_t key[FL_SOPS_KEY_LEN];
+	char path[PATH_MAX + 256];
+	pid_t writer = -1;
+	int held = 0;
+	rc = CLI_EXIT_FAIL;
+	fl_privdir_sweep();
+	if (formats(&a, &in, &out) < 0 || open_decrypted(&a, in, &f, key, NULL) < 0 ||
+	    fl_sops_emit(&f, out, &plain) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	fl_sops_file_free(&f);
+	cli_signals_hold();
+	held = 1;
+	if (fl_privdir_create(&dir) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	if (!a.no_fifo || a.filename) {
+		snprintf(path, sizeof(path), "%s/%s", dir.path,
+		         a.filename ? a.filename : "tmp-file");
+		if (!a.no_fifo && mkfifo(path, 0600) < 0) {
+			cli_fail("cannot create a named pipe in %s: %s", dir.path, strerror(errno));
+			goto out;
+		}
+		if (a.no_fifo && fl_write_file_atomic(path, plain.ptr ? plain.ptr : "", plain.len,
+		                                      0600, 1) < 0) {
+			cli_fail_lib();
+			goto out;
+		}
+	} else {
+		/* sops: os.CreateTemp(dir, "tmp-file"), a random suffix. */
+		snprintf(path, sizeof(path), "%s/tmp-fileXXXXXX", dir.path);
+		int fd = mkstemp(path);
+		size_t off = 0;
+		while (fd >= 0 && off < plain.len) {
+			ssize_t w = write(fd, plain.ptr + off, plain.len - off);
+			if (w <= 0 && errno != EINTR)
+				break;
+			off += w > 0 ? (size_t)w : 0;
+		}
+		if (fd < 0 || off < plain.len || close(fd) < 0) {
+			cli_fail("cannot write the plaintext into %s: %s", dir.path,
+			         strerror(errno));
+			goto out;
+		}
+	}
+	if (strpbrk(path, " \t\n'\"\\$`;&|<>()*?[]{}!#~")) {
+		cli_fail(
+		    "the private directory's path (%s) cannot go into a shell command unquoted",
+		    dir.path);
+		goto out;
+	}
+	if (!a.no_fifo && (writer = fifo_writer(path, &plain)) < 0) {
+		cli_fail("cannot fork: %s", strerror(errno));
+		goto out;
+	}
+	/* sops: every {} in COMMAND becomes the file's path. */
+	for (const char *p = a.pos[1]; *p;) {
+		const char *hole = strstr(p, "{}");
+		size_t n = hole ? (size_t)(hole - p) : strlen(p);
+		if (fl_buf_put(&cmd, p, n) < 0 || (hole && fl_buf_puts(&cmd, path) < 0)) {
+			cli_fail_lib();
+			goto out;
+		}
+		p += n + (hole ? 2 : 0);
+	}
+	rc = run_shell(cmd.ptr ? cmd.ptr : "", NULL);
+out:
+	if (writer > 0) {
+		kill(writer, SIGKILL);
+		while (waitpid(writer, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	fl_privdir_remove(&dir);
+	if (held)
+		cli_signals_release();
+	sodium_memzero(key, sizeof(key));
+	fl_sops_file_free(&f);
+	fl_buf_free(&plain);
+	fl_buf_free(&cmd);
+	return rc;
+}
+
+static int sops_filestatus_main(int argc, char **argv)
+{
+	struct sops_args a;
+	int rc = parse_args(&filestatus_cmd, argc, argv, &a, 1);
+	if (rc >= 0)
+		return rc;
+	enum fl_sops_format in, out;
+	struct fl_sops_file f = {0};
+	struct fl_buf data = FL_BUF_INIT;
+	rc = CLI_EXIT_FAIL;
+	if (formats(&a, &in, &out) < 0 || read_input(a.file, &data) < 0) {
+		cli_fail_lib();
+		goto out;
+	}
+	/* sops: no metadata is "not encrypted"; metadata without a version or a MAC too;
+	 * any other failure to load is an error. */
+	int encrypted = 0;
+	if (fl_sops_load(&f, data.ptr ? data.ptr : "", data.len, in) == 0)
+		encrypted = f.md.version && *f.md.version && f.md.mac && *f.md.mac;
+	else if (fl_error_last()->klass != FL_E_NOTFOUND) {
+		fl_error_prefix("%s: cannot check file status: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	printf("{\"encrypted\":%s}\n", encrypted ? "true" : "false");
+	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+out:
+	fl_sops_file_free(&f);
+	fl_buf_free(&data);
+	return rc;
+}
+
 static const struct cli_verb sops_verbs[] = {
     {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients"},
     {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)"},
@@ -1077,6 +1470,9 @@ static const struct cli_verb sops_verbs[] = {
     {"unset", sops_unset_main, "remove one value"},
     {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients"},
     {"rotate", sops_rotate_main, "re-encrypt everything under a new data key"},
+    {"exec-env", sops_exec_env_main, "run a command with the values in its environment"},
+    {"exec-file", sops_exec_file_main, "run a command on a temporary plaintext copy"},
+    {"filestatus", sops_filestatus_main, "tell whether a file is sops-encrypted (JSON)"},
     {NULL, NULL, NULL},
 };
 

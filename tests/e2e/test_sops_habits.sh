@@ -204,4 +204,59 @@ cp "$T/plain.yaml" "$T/dup/x.yaml"
 run "$FLEET" sops encrypt "$T/dup/x.yaml"
 check ".sops.yaml naming a recipient twice: written once" sh -c "[ $RC = 0 ] && [ \$(grep -c 'recipient: $R\$' '$T/run.out') = 1 ] && [ \$(grep -c 'recipient:' '$T/run.out') = 2 ]"
 
+# --- exec-env ----------------------------------------------------------------------------------
+printf 'FOO=bar\nSPACED=a b c\n# a comment\nEMPTY=\n' >"$T/e.env"
+"$FLEET" sops encrypt --age "$R" "$T/e.env" >"$T/s.env"
+run env FOO=outer "$FLEET" sops exec-env "$T/s.env" 'printf "%s|%s|%s|%s" "$FOO" "$SPACED" "${EMPTY-unset}" "$HOME"'
+check "exec-env: values in the environment, a decrypted value wins, the rest inherited" test "$RC:$(cat "$T/run.out")" = "0:bar|a b c||$HOME"
+run "$FLEET" sops exec-env --pristine "$T/s.env" 'printf "%s|%s" "$FOO" "${HOME-unset}"'
+check "exec-env --pristine: only the decrypted values" test "$(cat "$T/run.out")" = "bar|unset"
+run "$FLEET" sops exec-env "$T/s.env" 'exit 7'
+check "exec-env: the command's exit status" test "$RC" = 7
+run "$FLEET" sops exec-env "$T/s.env" 'echo $PPID'
+check "exec-env: the command runs in a child of fleet" test "$(cat "$T/run.out")" != "$$"
+run "$FLEET" sops exec-env --same-process "$T/s.env" 'echo "$PPID:$FOO"'
+check "exec-env --same-process: fleet becomes the command" test "$(cat "$T/run.out")" = "$$:bar"
+printf 'port: 8080\nratio: 0.5\nbig: 1000000.0\nwhole: 3.0\ntiny: 0.00001\nflag: true\nnothing: null\n' >"$T/types.yaml"
+"$FLEET" sops encrypt --age "$R" "$T/types.yaml" >"$T/types.enc.yaml"
+run "$FLEET" sops exec-env "$T/types.enc.yaml" 'printf "%s " "$port" "$ratio" "$big" "$whole" "$tiny" "$flag" "$nothing"'
+# sops' stores.ValToString: FormatFloat(v, 'G', -1, 64), ".0" added to whole numbers; %v of nil.
+check "exec-env: numbers, booleans and null as sops writes them" test "$(cat "$T/run.out")" = "8080 0.5 1E+06 3.0 1E-05 true <nil> "
+printf 'db:\n    user: x\n' >"$T/nested.yaml"
+"$FLEET" sops encrypt --age "$R" "$T/nested.yaml" >"$T/nested.enc.yaml"
+run "$FLEET" sops exec-env "$T/nested.enc.yaml" 'true'
+check "exec-env of a map value: refused as sops refuses it" sh -c "[ $RC = 1 ] && grep -q 'cannot use complex value in environment; offending key db' '$T/run.err'"
+run "$FLEET" sops exec-env --user nobody "$T/s.env" 'true'
+check "exec-env --user: refused, saying what to do" sh -c "[ $RC = 2 ] && grep -q 'sudo -u nobody' '$T/run.err'"
+
+# --- exec-file ---------------------------------------------------------------------------------
+run "$FLEET" sops exec-file "$T/s.yaml" 'test -p {} && cat {} && dirname {} >"'"$T"'/where" && stat -c %a "$(dirname {})" >"'"$T"'/mode"'
+check "exec-file: a named pipe holding the plaintext" sh -c "[ $RC = 0 ] && grep -q 'password: hunter2' '$T/run.out'"
+check "exec-file: in a private directory under XDG_RUNTIME_DIR" sh -c "grep -q '^$XDG_RUNTIME_DIR/fleet-sops-' '$T/where' && [ \"\$(cat '$T/mode')\" = 700 ]"
+check "exec-file: nothing left afterwards" runtime_empty
+run "$FLEET" sops exec-file --no-fifo "$T/s.yaml" 'test -f {} && stat -c %a {} && cat {} {}'
+check "exec-file --no-fifo: a 0600 regular file, readable twice" sh -c "[ $RC = 0 ] && head -1 '$T/run.out' | grep -qx 600 && [ \$(grep -c hunter2 '$T/run.out') = 2 ]"
+check "exec-file --no-fifo: nothing left afterwards" runtime_empty
+run "$FLEET" sops exec-file --no-fifo --filename creds.json --output-type json "$T/s.yaml" 'basename {}; cat {}'
+check "exec-file --filename --output-type json" sh -c "[ $RC = 0 ] && head -1 '$T/run.out' | grep -qx creds.json && grep -q '\"password\": \"hunter2\"' '$T/run.out'"
+run "$FLEET" sops exec-file "$T/s.yaml" 'exit 3'
+check "exec-file: a command that never reads the pipe ends, with its status" test "$RC" = 3
+check "exec-file: nothing left after an unread pipe" runtime_empty
+run "$FLEET" sops exec-file --filename '../x' "$T/s.yaml" 'cat {}'
+check "exec-file --filename ../x: refused (exit 2)" test "$RC" = 2
+run "$FLEET" sops exec-file --filename 'a b' "$T/s.yaml" 'cat {}'
+check "exec-file --filename with a space: refused (exit 2)" test "$RC" = 2
+
+# --- filestatus --------------------------------------------------------------------------------
+run "$FLEET" sops filestatus "$T/s.yaml"
+check "filestatus of an encrypted file: sops' JSON" test "$RC:$(cat "$T/run.out")" = '0:{"encrypted":true}'
+run "$FLEET" sops filestatus "$T/plain.yaml"
+check "filestatus of a plain file" test "$RC:$(cat "$T/run.out")" = '0:{"encrypted":false}'
+sed '/^    mac:/d' "$T/s.yaml" >"$T/nomac.yaml"
+run "$FLEET" sops filestatus "$T/nomac.yaml"
+check "filestatus of metadata without a MAC: not encrypted (as sops)" test "$(cat "$T/run.out")" = '{"encrypted":false}'
+printf '{"a": ' >"$T/bad.json"
+run "$FLEET" sops filestatus "$T/bad.json"
+check "filestatus of a malformed file: exit 1" sh -c "[ $RC = 1 ] && grep -q 'cannot check file status' '$T/run.err'"
+
 finish
