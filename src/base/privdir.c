@@ -215,10 +215,7 @@ int fl_privdir_sweep(void)
 			if (strncmp(e->d_name, FL_PRIVDIR_PREFIX, plen) != 0 ||
 			    strlen(e->d_name) != plen + 6)
 				continue;
-			struct stat st;
-			if (fstatat(basefd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-				continue;
+			/* open_locked checks the owner on what it opened (never a link). */
 			int fd = open_locked(basefd, e->d_name);
 			if (fd < 0)
 				continue;
