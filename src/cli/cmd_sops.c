@@ -169,9 +169,11 @@ static const struct cli_command decrypt_cmd = {
     decrypt_flags};
 static const struct cli_command edit_cmd = {
     "sops edit", "[--age R,…] FILE",
-    "Open a plaintext copy of FILE in $EDITOR (in a private tmpfs directory) and re-encrypt "
-    "it.",
+    "Open a plaintext copy of FILE in $SOPS_EDITOR or $EDITOR (in a private tmpfs directory)\n"
+    "and re-encrypt it.",
     "Unchanged values keep their exact ciphertext, so a git diff shows only what changed.\n"
+    "An edit that does not parse returns to the editor; one that changes nothing exits 200\n"
+    "(as sops). The directory is wiped when the editor is done, whatever happens.\n"
     "A FILE that does not exist yet is created.",
     edit_flags};
 static const struct cli_command updatekeys_cmd = {
