@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 static const int held[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
@@ -55,33 +56,44 @@ int cli_wait_enter(const char *message)
 {
 	if (!isatty(STDIN_FILENO))
 		return fl_error_set(FL_E_CANCELLED, "no terminal to wait on");
-	fprintf(stderr, "%s\n", message);
-	fflush(stderr);
-	/* Ctrl-C must end the wait: catch it (without SA_RESTART, so read returns) and let
-	 * it through the hold for as long as the wait lasts. */
+	/* Ctrl-C must end the wait. SIGINT is caught (a flag) but stays blocked except
+	 * inside pselect, which lets it in atomically: one that arrived before the wait, or
+	 * between two reads, is never missed. */
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = note_interrupt;
 	sigemptyset(&sa.sa_mask);
 	interrupted = 0;
-	sigaction(SIGINT, &sa, &old);
-	sigset_t s, old_mask;
+	sigset_t s, old_mask, waiting;
 	sigemptyset(&s);
 	sigaddset(&s, SIGINT);
-	sigprocmask(SIG_UNBLOCK, &s, &old_mask);
+	sigprocmask(SIG_BLOCK, &s, &old_mask);
+	sigaction(SIGINT, &sa, &old);
+	waiting = old_mask;
+	sigdelset(&waiting, SIGINT);
+	fprintf(stderr, "%s\n", message);
+	fflush(stderr);
 	int rc = -1;
-	for (;;) {
+	while (!interrupted) {
+		fd_set in;
+		FD_ZERO(&in);
+		FD_SET(STDIN_FILENO, &in);
+		if (pselect(STDIN_FILENO + 1, &in, NULL, NULL, NULL, &waiting) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
 		char c;
 		ssize_t r = read(STDIN_FILENO, &c, 1);
-		if (r < 0 && errno == EINTR && !interrupted)
+		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 1 && c != '\n')
 			continue;
 		rc = r == 1 ? 0 : -1;
 		break;
 	}
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sigaction(SIGINT, &old, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	if (rc < 0)
 		return fl_error_set(FL_E_CANCELLED,
 		                    interrupted ? "interrupted" : "end of input while waiting");
