@@ -118,14 +118,15 @@ int fl_sops_path_unset(struct fl_sops_file *f, const struct fl_sops_path *p);
 
 /* --- keys and configuration, as sops finds them --- */
 
-/* Loads age identities from SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD,
- * $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt),
- * SOPS_AGE_SSH_PRIVATE_KEY_FILE and ~/.ssh/id_ed25519 (and id_rsa). SOPS_AGE_KEY_CMD
- * is split as sops splits it (shlex, no shell) and run once per age recipient of `f`
- * (may be NULL: once) with SOPS_AGE_RECIPIENT set, as sops does, and killed after
- * FL_SOPS_KEY_CMD_TIMEOUT seconds (FLEET_SOPS_KEY_CMD_TIMEOUT overrides). A passphrase-protected
- * SSH key asks `prompt` when it is first used. `searched` gets a human description of every place
- * looked at. Fails only when nothing was found. */
+/* Loads age identities as sops does (age/keysource.go): SOPS_AGE_SSH_PRIVATE_KEY_FILE,
+ * SOPS_AGE_SSH_PRIVATE_KEY_CMD, ~/.ssh/id_ed25519 and id_rsa, SOPS_AGE_KEY,
+ * SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD, $XDG_CONFIG_HOME/sops/age/keys.txt
+ * (~/.config/sops/age/keys.txt). The two commands are split as sops splits them (shlex,
+ * no shell) and run once per age recipient of `f` (NULL: once) with SOPS_AGE_RECIPIENT
+ * set, until one of them gets a key; each is killed after FL_SOPS_KEY_CMD_TIMEOUT
+ * seconds (FLEET_SOPS_KEY_CMD_TIMEOUT overrides). A passphrase-protected SSH key file
+ * asks `prompt` when it is first used. `searched` gets a human description of every
+ * place looked at. Fails only when nothing was found. */
 #define FL_SOPS_KEY_CMD_TIMEOUT 120
 int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_file *f,
                             const struct fl_age_prompt *prompt, struct fl_buf *searched);

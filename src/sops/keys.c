@@ -39,8 +39,10 @@ static void note(struct fl_buf *searched, const char *what)
 		fl_buf_printf(searched, "%s%s", searched->len ? ", " : "", what);
 }
 
-/* One run of SOPS_AGE_KEY_CMD, with SOPS_AGE_RECIPIENT set when recipient is given. */
-static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const char *recipient)
+/* One run of SOPS_AGE_KEY_CMD (or SOPS_AGE_SSH_PRIVATE_KEY_CMD: `var`), with
+ * SOPS_AGE_RECIPIENT set when recipient is given. */
+static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const char *recipient,
+                            const char *var)
 {
 	/* sops passes the recipient in the environment of the command only; the library
 	 * is single-threaded here, so it is set around the spawn and restored after. */
@@ -61,13 +63,14 @@ static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const ch
 		unsetenv("SOPS_AGE_RECIPIENT");
 	free(saved);
 	if (rc < 0)
-		fl_error_prefix("SOPS_AGE_KEY_CMD: ");
+		fl_error_prefix("%s: ", var);
 	else if (status != 0)
-		rc = fl_error_set(FL_E_INVALID, "SOPS_AGE_KEY_CMD (%s) exited with status %d",
-		                  argv[0], status);
-	/* sops: one identity per line (no several keys on a line, unlike SOPS_AGE_KEY). */
+		rc = fl_error_set(FL_E_INVALID, "%s (%s) exited with status %d", var, argv[0],
+		                  status);
+	/* sops: one identity per line (no several keys on a line, unlike SOPS_AGE_KEY); an
+	 * SSH key from SOPS_AGE_SSH_PRIVATE_KEY_CMD cannot ask for a passphrase. */
 	if (rc == 0)
-		rc = load_text(ids, out.ptr ? out.ptr : "", out.len, "SOPS_AGE_KEY_CMD", 0);
+		rc = load_text(ids, out.ptr ? out.ptr : "", out.len, var, 0);
 	fl_buf_free(&out);
 	return rc;
 }
@@ -88,18 +91,19 @@ static int opens_any(const struct fl_age_identities *ids, size_t from, const str
 
 /* sops (age/keysource.go) splits the command with shlex, runs it without a shell,
  * once per age recipient of the file with SOPS_AGE_RECIPIENT naming it. */
-static int run_key_cmd(struct fl_age_identities *ids, const char *cmd, const struct fl_sops_file *f)
+static int run_key_cmd(struct fl_age_identities *ids, const char *cmd, const struct fl_sops_file *f,
+                       const char *var)
 {
-	char **argv = fl_shlex_split(cmd, "SOPS_AGE_KEY_CMD");
+	char **argv = fl_shlex_split(cmd, var);
 	if (!argv)
 		return -1;
 	int rc = 0;
 	if (!f || f->md.nage == 0)
-		rc = run_key_cmd_once(ids, argv, NULL);
+		rc = run_key_cmd_once(ids, argv, NULL, var);
 	/* sops stops at the first recipient whose key it gets: so do we. */
 	for (size_t i = 0; rc == 0 && f && i < f->md.nage; i++) {
 		size_t before = ids->n;
-		rc = run_key_cmd_once(ids, argv, f->md.age[i].recipient);
+		rc = run_key_cmd_once(ids, argv, f->md.age[i].recipient, var);
 		if (rc == 0 && opens_any(ids, before, f))
 			break;
 	}
@@ -120,6 +124,13 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_
 			return fl_error_prefix("SOPS_AGE_SSH_PRIVATE_KEY_FILE: ");
 	} else {
 		note(searched, "SOPS_AGE_SSH_PRIVATE_KEY_FILE (unset)");
+	}
+	if ((v = getenv("SOPS_AGE_SSH_PRIVATE_KEY_CMD"))) {
+		note(searched, "SOPS_AGE_SSH_PRIVATE_KEY_CMD");
+		if (run_key_cmd(ids, v, f, "SOPS_AGE_SSH_PRIVATE_KEY_CMD") < 0)
+			return -1;
+	} else {
+		note(searched, "SOPS_AGE_SSH_PRIVATE_KEY_CMD (unset)");
 	}
 	static const char *const ssh_keys[] = {"id_ed25519", "id_rsa"};
 	for (size_t i = 0; home && i < 2; i++) {
@@ -144,7 +155,7 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_
 	}
 	if ((v = getenv("SOPS_AGE_KEY_CMD"))) {
 		note(searched, "SOPS_AGE_KEY_CMD");
-		if (run_key_cmd(ids, v, f) < 0)
+		if (run_key_cmd(ids, v, f, "SOPS_AGE_KEY_CMD") < 0)
 			return -1;
 	} else {
 		note(searched, "SOPS_AGE_KEY_CMD (unset)");

@@ -53,6 +53,8 @@ SSHPUB=$(cat "$SSH_DATA/id_ed25519.pub")
 run "$PTY" "$T/pp.tty" "passphrase for" 'fleet-test-passphrase\n' -- env -u SOPS_AGE_KEY_FILE \
 	SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519_enc_rounds1_aes256-ctr" "$FLEET" sops decrypt -o "$T/pp.out" "$T/ssh.yaml"
 check "passphrase-protected SSH key: asked for on the terminal, decrypts" sh -c "[ $RC = 0 ] && grep -q 'password: hunter2' '$T/pp.out'"
+run env -u SOPS_AGE_KEY_FILE SOPS_AGE_SSH_PRIVATE_KEY_CMD="cat '$SSH_DATA/id_ed25519'" "$FLEET" sops decrypt --extract '["port"]' "$T/ssh.yaml"
+check "SOPS_AGE_SSH_PRIVATE_KEY_CMD (sops 3.10): its SSH key is used" test "$RC:$(cat "$T/run.out")" = "0:8080"
 run setsid env -u SOPS_AGE_KEY_FILE SOPS_AGE_SSH_PRIVATE_KEY_FILE="$SSH_DATA/id_ed25519_enc_rounds1_aes256-ctr" "$FLEET" sops decrypt "$T/ssh.yaml"
 check "passphrase-protected SSH key without a terminal: exit 1 saying so" sh -c "[ $RC = 1 ] && grep -q 'no terminal' '$T/run.err'"
 
