@@ -43,9 +43,7 @@ int fl_proc_finish(struct fl_proc *p, int *status);
  * and SIGQUIT are ignored meanwhile and SIGTERM and SIGHUP blocked (delivered once the
  * caller's signal mask allows them again); the child gets them all at their defaults. */
 int fl_run_interactive(char *const argv[], char *const envp[], int *status);
-/* Splits a command line on whitespace (no quoting, no expansion) into a NULL-terminated
- * argv; free with fl_argv_free. */
-char **fl_argv_split(const char *cmd);
+/* Frees a NULL-terminated argv of malloc'd strings (fl_shlex_split's). */
 void fl_argv_free(char **argv);
 
 #endif

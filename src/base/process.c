@@ -267,42 +267,6 @@ int fl_run_interactive(char *const argv[], char *const envp[], int *status)
 	return rc;
 }
 
-char **fl_argv_split(const char *cmd)
-{
-	size_t n = 0, cap = 4;
-	char **v = calloc(cap, sizeof(char *));
-	if (!v)
-		goto fail;
-	for (const char *p = cmd; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		const char *s = p;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
-			p++;
-		if (n + 2 > cap) {
-			char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-			if (!nv)
-				goto fail;
-			v = nv;
-		}
-		if (!(v[n++] = strndup(s, (size_t)(p - s))))
-			goto fail;
-		v[n] = NULL;
-	}
-	if (n == 0) {
-		fl_argv_free(v);
-		fl_error_set(FL_E_INVALID, "empty command");
-		return NULL;
-	}
-	return v;
-fail:
-	fl_argv_free(v);
-	fl_error_set(FL_E_NOMEM, "out of memory");
-	return NULL;
-}
-
 void fl_argv_free(char **argv)
 {
 	if (!argv)
