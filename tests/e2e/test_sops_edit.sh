@@ -59,11 +59,11 @@ check "the plaintext went to a private directory under XDG_RUNTIME_DIR" grep -q 
 # The wipe overwrites before it unlinks: a hard link made by the "editor" to a file
 # outside shows what the inside copy held when it was removed.
 editor ed-link 'mkdir -p "$T/outside"; cp "$1" "$(dirname "$1")/keep"; ln "$(dirname "$1")/keep" "$T/outside/keep" 2>/dev/null
-cp "$1" "$(dirname "$1")/alone"; exec 3<"$(dirname "$1")/alone"; ( sleep 3; cat <&3 >"$T/alone-after" ) &
+d=$(dirname "$1"); cp "$1" "$d/alone"; exec 3<"$d/alone"
+( n=0; while [ -e "$d/alone" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done; cat <&3 >"$T/alone-tmp"; mv "$T/alone-tmp" "$T/alone-after" ) &
 sed -i "s/changed1/changed2/" "$1"'
 run env EDITOR="$T/ed-link" "$FLEET" sops edit "$T/s.yaml"
 wait_for "$T/alone-after"
-sleep 0.5
 check "wipe: a file still open elsewhere reads as zeros after the edit" sh -c "[ -s '$T/alone-after' ] && ! tr -d '\\000' <'$T/alone-after' | grep -q ."
 check "wipe: a hard-linked file is unlinked, never overwritten (the other name keeps it)" grep -q changed1 "$T/outside/keep"
 check "wipe: nothing left" runtime_empty
