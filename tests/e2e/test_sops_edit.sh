@@ -56,8 +56,9 @@ check "backup-writing editor: it saw its backup files beside the plaintext" grep
 check "backup-writing editor: nothing left in the runtime directory" runtime_empty
 check "the plaintext went to a private directory under XDG_RUNTIME_DIR" grep -q '.s.yaml.swp' "$T/seen"
 
-# The wipe overwrites before it unlinks: a hard link made by the "editor" to a file
-# outside shows what the inside copy held when it was removed.
+# The wipe overwrites before it unlinks: a descriptor the "editor" left open on a file
+# inside reads zeros once the name is gone; a file with a second name (a hard link
+# outside) is only unlinked, never overwritten.
 editor ed-link 'mkdir -p "$T/outside"; cp "$1" "$(dirname "$1")/keep"; ln "$(dirname "$1")/keep" "$T/outside/keep" 2>/dev/null
 d=$(dirname "$1"); cp "$1" "$d/alone"; exec 3<"$d/alone"
 ( n=0; while [ -e "$d/alone" ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done; cat <&3 >"$T/alone-tmp"; mv "$T/alone-tmp" "$T/alone-after" ) &
