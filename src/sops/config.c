@@ -209,15 +209,21 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	}
 	char *d = dirname(dir);
-	char cand[PATH_MAX + 16];
+	char cand[PATH_MAX + 16], alternate[PATH_MAX + 16] = "";
 	int rc = 1;
 	for (;;) {
-		static const char *const names[] = {".sops.yaml", ".sops.yml"};
-		for (int i = 0; i < 2 && rc == 1; i++) {
-			snprintf(cand, sizeof(cand), "%s/%s", strcmp(d, "/") ? d : "", names[i]);
+		for (int once = 1; once && rc == 1; once = 0) {
+			snprintf(cand, sizeof(cand), "%s/.sops.yaml", strcmp(d, "/") ? d : "");
 			int fd = open_trusted(cand, out);
-			if (fd < 0)
+			if (fd < 0) {
+				/* sops 3.10 reads only .sops.yaml and warns about .sops.yml. */
+				struct stat st;
+				char alt[PATH_MAX + 16];
+				snprintf(alt, sizeof(alt), "%s/.sops.yml", strcmp(d, "/") ? d : "");
+				if (!alternate[0] && stat(alt, &st) == 0)
+					memcpy(alternate, alt, sizeof(alt));
 				continue;
+			}
 			struct fl_buf data = FL_BUF_INIT;
 			struct fl_docs docs = {0};
 			free(out->config_path);
@@ -249,6 +255,16 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 	}
 	rc = 1;
 done:
+	if (alternate[0]) {
+		char w[3 * PATH_MAX];
+		snprintf(w, sizeof(w),
+		         "%s%signoring %s: the config file must be called .sops.yaml (as sops "
+		         "requires)%s%s",
+		         out->warning ? out->warning : "", out->warning ? "; " : "", alternate,
+		         rc == 0 ? "; using " : "", rc == 0 ? out->config_path : "");
+		free(out->warning);
+		out->warning = strdup(w);
+	}
 	free(dir);
 	free(abs);
 	if (rc != 0) {
