@@ -724,6 +724,38 @@ static int has_recipient(char *const *list, size_t n, const char *r)
 	return 0;
 }
 
+static int file_has(const struct fl_sops_file *f, const char *r)
+{
+	for (size_t i = 0; i < f->md.nage; i++)
+		if (!strcmp(f->md.age[i].recipient, r))
+			return 1;
+	return 0;
+}
+
+/* sops' common.PrettyPrintDiffs for one group: kept recipients indented, then
+ * "+++ added", then "--- removed" (written to out unless NULL). Returns the number of
+ * recipients added or removed. */
+static size_t recipient_diff(const struct fl_sops_file *f, char *const *want, size_t n, FILE *out)
+{
+	size_t changes = 0;
+	for (size_t j = 0; j < f->md.nage; j++)
+		if (out && has_recipient(want, n, f->md.age[j].recipient))
+			fprintf(out, "    %s\n", f->md.age[j].recipient);
+	for (size_t i = 0; i < n; i++)
+		if (!file_has(f, want[i]) && !has_recipient(want, i, want[i])) {
+			changes++;
+			if (out)
+				fprintf(out, "+++ %s\n", want[i]);
+		}
+	for (size_t j = 0; j < f->md.nage; j++)
+		if (!has_recipient(want, n, f->md.age[j].recipient)) {
+			changes++;
+			if (out)
+				fprintf(out, "--- %s\n", f->md.age[j].recipient);
+		}
+	return changes;
+}
+
 /* sops updatekeys: "Is this okay? (y/n):" until the answer is y or n. */
 static int confirm(void)
 {
@@ -762,38 +794,14 @@ static int sops_updatekeys_main(int argc, char **argv)
 		cli_fail_lib();
 		goto out;
 	}
-	/* sops prints the groups' difference (common, +++ added, --- removed) and asks. */
-	char **have = calloc(f.md.nage ? f.md.nage : 1, sizeof(char *));
-	size_t nhave = 0, changes = 0;
-	for (; have && nhave < f.md.nage; nhave++)
-		have[nhave] = f.md.age[nhave].recipient;
-	for (size_t i = 0; i < rule.nage; i++)
-		changes += !has_recipient(have, nhave, rule.age[i]) &&
-		           !has_recipient(rule.age, i, rule.age[i]);
-	for (size_t j = 0; j < nhave; j++)
-		changes += !has_recipient(rule.age, rule.nage, have[j]);
-	if (!have) {
-		cli_fail("out of memory");
-		goto out;
-	}
-	if (changes == 0) {
-		free(have);
+	/* sops prints the group's difference and asks, unless nothing changes. */
+	if (recipient_diff(&f, rule.age, rule.nage, NULL) == 0) {
 		fprintf(stderr, "fleet: %s: already up to date\n", a.file);
 		rc = CLI_EXIT_OK;
 		goto out;
 	}
 	printf("The following changes will be made to the file's groups:\nGroup 1\n");
-	for (size_t j = 0; j < nhave; j++)
-		if (has_recipient(rule.age, rule.nage, have[j]))
-			printf("    %s\n", have[j]);
-	for (size_t i = 0; i < rule.nage; i++)
-		if (!has_recipient(have, nhave, rule.age[i]) &&
-		    !has_recipient(rule.age, i, rule.age[i]))
-			printf("+++ %s\n", rule.age[i]);
-	for (size_t j = 0; j < nhave; j++)
-		if (!has_recipient(rule.age, rule.nage, have[j]))
-			printf("--- %s\n", have[j]);
-	free(have);
+	recipient_diff(&f, rule.age, rule.nage, stdout);
 	fflush(stdout);
 	int ok = a.yes ? 1 : confirm();
 	if (ok <= 0) {
