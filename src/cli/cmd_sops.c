@@ -1342,6 +1342,25 @@ static pid_t fifo_writer(const char *path, const struct fl_buf *data)
 	_exit(fd >= 0 && off == data->len ? 0 : 1);
 }
 
+/* The plaintext's place in the private directory, as sops makes it: a named pipe
+ * (--filename or "tmp-file"), or with --no-fifo a 0600 file (--filename, or
+ * "tmp-file" and a random suffix as Go's os.CreateTemp names it). */
+static int place_plaintext(const struct sops_args *a, const struct fl_privdir *dir,
+                           const struct fl_buf *plain, char *path, size_t cap)
+{
+	if (a->filename)
+		snprintf(path, cap, "%s/%s", dir->path, a->filename);
+	else if (!a->no_fifo)
+		snprintf(path, cap, "%s/tmp-file", dir->path);
+	else
+		snprintf(path, cap, "%s/tmp-file%u", dir->path, randombytes_random());
+	if (!a->no_fifo)
+		return mkfifo(path, 0600) == 0
+		           ? 0
+		           : fl_error_set_os("cannot create a named pipe in %s", dir->path);
+	return fl_write_file_atomic(path, plain->ptr ? plain->ptr : "", plain->len, 0600, 1);
+}
+
 static int sops_exec_file_main(int argc, char **argv)
 {
 	struct sops_args a;
@@ -1374,34 +1393,9 @@ static int sops_exec_file_main(int argc, char **argv)
 		cli_fail_lib();
 		goto out;
 	}
-	if (!a.no_fifo || a.filename) {
-		snprintf(path, sizeof(path), "%s/%s", dir.path,
-		         a.filename ? a.filename : "tmp-file");
-		if (!a.no_fifo && mkfifo(path, 0600) < 0) {
-			cli_fail("cannot create a named pipe in %s: %s", dir.path, strerror(errno));
-			goto out;
-		}
-		if (a.no_fifo && fl_write_file_atomic(path, plain.ptr ? plain.ptr : "", plain.len,
-		                                      0600, 1) < 0) {
-			cli_fail_lib();
-			goto out;
-		}
-	} else {
-		/* sops: os.CreateTemp(dir, "tmp-file"), a random suffix. */
-		snprintf(path, sizeof(path), "%s/tmp-fileXXXXXX", dir.path);
-		int fd = mkstemp(path);
-		size_t off = 0;
-		while (fd >= 0 && off < plain.len) {
-			ssize_t w = write(fd, plain.ptr + off, plain.len - off);
-			if (w <= 0 && errno != EINTR)
-				break;
-			off += w > 0 ? (size_t)w : 0;
-		}
-		if (fd < 0 || off < plain.len || close(fd) < 0) {
-			cli_fail("cannot write the plaintext into %s: %s", dir.path,
-			         strerror(errno));
-			goto out;
-		}
+	if (place_plaintext(&a, &dir, &plain, path, sizeof(path)) < 0) {
+		cli_fail_lib();
+		goto out;
 	}
 	if (strpbrk(path, " \t\n'\"\\$`;&|<>()*?[]{}!#~")) {
 		cli_fail(

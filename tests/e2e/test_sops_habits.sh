@@ -246,6 +246,7 @@ check "exec-file: a named pipe holding the plaintext" sh -c "[ $RC = 0 ] && grep
 check "exec-file: in a private directory under XDG_RUNTIME_DIR" sh -c "grep -q '^$XDG_RUNTIME_DIR/fleet-sops-' '$T/where' && [ \"\$(cat '$T/mode')\" = 700 ]"
 check "exec-file: nothing left afterwards" runtime_empty
 run "$FLEET" sops exec-file --no-fifo "$T/s.yaml" 'test -f {} && stat -c %a {} && cat {} {}'
+check "exec-file --no-fifo: named tmp-file and a random suffix, as sops" sh -c "FLEET='$FLEET' && \"\$FLEET\" sops exec-file --no-fifo '$T/s.yaml' 'basename {}' | grep -qE '^tmp-file[0-9]+\$'"
 check "exec-file --no-fifo: a 0600 regular file, readable twice" sh -c "[ $RC = 0 ] && head -1 '$T/run.out' | grep -qx 600 && [ \$(grep -c hunter2 '$T/run.out') = 2 ]"
 check "exec-file --no-fifo: nothing left afterwards" runtime_empty
 run "$FLEET" sops exec-file --no-fifo --filename creds.json --output-type json "$T/s.yaml" 'basename {}; cat {}'
