@@ -15,6 +15,11 @@ int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, i
  * (0: none) after which the child is killed and FL_E_OS "timed out" returned. */
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
                       struct fl_buf *out, struct fl_buf *err, int *status);
+/* As fl_run_capture_ex without input, for a program that may ask the user on the
+ * terminal (SOPS_AGE_KEY_CMD: a pass(1) or age(1) passphrase prompt): it stays in
+ * fleet's process group, the terminal's foreground, and only it is killed on the
+ * timeout. */
+int fl_run_capture_tty(char *const argv[], int timeout_sec, struct fl_buf *out, int *status);
 /* A running child whose stdout is consumed as it comes (a parser can work while the
  * child still writes) and whose stderr is collected. With out_max set, out gets that
  * much capacity up front (address space; pages are used only as written) and never

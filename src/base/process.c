@@ -219,6 +219,12 @@ int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, i
 	return fl_proc_finish(&p, status);
 }
 
+int fl_run_capture_tty(char *const argv[], int timeout_sec, struct fl_buf *out, int *status)
+{
+	/* The child is started in fleet's own process group here. */
+	return fl_run_capture_ex(argv, NULL, 0, timeout_sec, out, NULL, status);
+}
+
 int fl_run_interactive(char *const argv[], char *const envp[], int *status)
 {
 	/* As system(3): while the child has the terminal, Ctrl-C and Ctrl-\ are its own

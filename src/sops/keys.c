@@ -56,7 +56,8 @@ static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const ch
 	const char *t = getenv("FLEET_SOPS_KEY_CMD_TIMEOUT");
 	if (t && atoi(t) > 0)
 		timeout = atoi(t);
-	int rc = fl_run_capture_ex(argv, NULL, 0, timeout, &out, NULL, &status);
+	/* sops lets the command use the terminal (age and pass ask for passphrases there). */
+	int rc = fl_run_capture_tty(argv, timeout, &out, &status);
 	if (saved)
 		setenv("SOPS_AGE_RECIPIENT", saved, 1);
 	else

@@ -42,6 +42,19 @@ run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="'$T/key cmds/keycmd' --id \$(touc
 check "SOPS_AGE_KEY_CMD: no shell ever sees it" sh -c "[ ! -e '$T/pwned' ] && [ ! -e '$T/pwned2' ] && grep -qF '\$(touch $T/pwned)|;|touch|' '$T/keycmd.args'"
 run env -u SOPS_AGE_KEY_FILE SOPS_AGE_KEY_CMD="'$T/key cmds/keycmd" "$FLEET" sops decrypt "$T/s.yaml"
 check "SOPS_AGE_KEY_CMD that does not split: exit 1 naming it" sh -c "[ $RC = 1 ] && grep -q 'SOPS_AGE_KEY_CMD has an unclosed single quote' '$T/run.err'"
+# A command that asks on the terminal, as age -d and pass do: it must be in the
+# terminal's foreground (fleet's process group), or reading the terminal stops it.
+cat >"$T/key cmds/ask" <<SH
+#!/bin/sh
+printf 'Passphrase for the key: ' >/dev/tty
+read -r pw </dev/tty
+[ "\$pw" = open-sesame ] || exit 4
+grep AGE-SECRET-KEY "$T/key.txt"
+SH
+chmod +x "$T/key cmds/ask"
+run "$PTY" "$T/ask.tty" "passphrase for the key:" 'open-sesame\n' -- env -u SOPS_AGE_KEY_FILE FLEET_SOPS_KEY_CMD_TIMEOUT=20 \
+	SOPS_AGE_KEY_CMD="'$T/key cmds/ask'" "$FLEET" sops decrypt -o "$T/ask.out" "$T/s.yaml"
+check "SOPS_AGE_KEY_CMD may ask on the terminal (as with sops)" sh -c "[ $RC = 0 ] && grep -q 'port: 8080' '$T/ask.out'"
 printf '#!/bin/sh\nsleep 300 &\nwait\n' >"$T/key cmds/hang"
 chmod +x "$T/key cmds/hang"
 run env -u SOPS_AGE_KEY_FILE FLEET_SOPS_KEY_CMD_TIMEOUT=1 SOPS_AGE_KEY_CMD="'$T/key cmds/hang'" "$FLEET" sops decrypt "$T/s.yaml"
