@@ -10,6 +10,12 @@
       deps = pkgs: with pkgs; [ libsodium openssl libgit2 curl jansson libyaml libssh2 ];
     in
     {
+      # The Nix side (docs/contract.md). In the dendritic style a fleet imports
+      # flakeModules.default; files under modules/fleet/ whose name starts with `_` are
+      # not flake-parts modules, so an import-tree of modules/ skips them.
+      flakeModules.default = ./modules/fleet/flake-module.nix;
+      lib = import ./modules/fleet/_lib.nix;
+
       packages = forAll (pkgs: rec {
         fleet = pkgs.stdenv.mkDerivation {
           pname = "fleet";

@@ -51,7 +51,7 @@ cat >"$dest/flake.nix" <<'NIX'
 {
   outputs = { self }:
     let
-      fleetLib = import ./fleet-lib/lib.nix;
+      fleetLib = import ./fleet-lib/_lib.nix;
       machines = import ./machines.nix;
       runtime = derivation {
         name = "fleet-runtime-busybox";

@@ -22,7 +22,7 @@
 { lib, config, self, ... }:
 let
   inherit (lib) mkOption types;
-  fleetLib = import ./lib.nix;
+  fleetLib = import ./_lib.nix;
   cfg = config.fleet;
 
   # Unset machine fields are null so that inventory.json (or lib.nix's default) applies.
@@ -114,7 +114,7 @@ in
         else "nixosConfigurations.${name}.config.system.build.toplevel";
     };
     # Import into each machine: exposes config.fleet.vars.* read-only.
-    modules.nixos.fleet = import ./nixos.nix { fleet = config.flake.fleet; root = self; };
-    modules.darwin.fleet = import ./nixos.nix { fleet = config.flake.fleet; root = self; };
+    modules.nixos.fleet = import ./_nixos.nix { fleet = config.flake.fleet; root = self; };
+    modules.darwin.fleet = import ./_nixos.nix { fleet = config.flake.fleet; root = self; };
   };
 }

@@ -1,7 +1,8 @@
 # fleet's Nix library: builds the `fleet` flake output that the fleet CLI reads with
 # `nix eval --json .#fleet`. Pure Nix, builtins only (no nixpkgs), works on Nix >= 2.8.
+# Not a module: the leading `_` keeps a user's import-tree from loading it as one.
 #
-#   (import ./lib.nix).mkFleet { name = "acme"; machines = { … }; instances = { … };
+#   (import ./_lib.nix).mkFleet { name = "acme"; machines = { … }; instances = { … };
 #                                generators = { … }; runtime = <drv with bin/sh>; }
 #
 # docs/contract.md is the specification of every field produced here. The rules that
@@ -38,7 +39,7 @@ let
   promptKeys = [ "description" "type" "persist" ];
   fileKeys = [ "secret" "deploy" "owner" "group" "mode" "neededFor" ];
 
-  # Where a secret file of generator g lands on a machine (nixos.nix uses it too).
+  # Where a secret file of generator g lands on a machine (_nixos.nix uses it too).
   secretPath = g: f: "/run/secrets/${g}.${f}";
 
   defaultToplevelFor = name: machine:

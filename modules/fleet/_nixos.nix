@@ -9,7 +9,7 @@
 { fleet, root ? null }:
 { config, lib, ... }:
 let
-  fleetLib = import ./lib.nix;
+  fleetLib = import ./_lib.nix;
   name = config.fleet.machineName;
   machine = fleet.machines.${name} or null;
 
