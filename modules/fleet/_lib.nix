@@ -13,7 +13,7 @@
 #     much of the output as possible is still produced.
 let
   inherit (builtins)
-    all any attrNames attrValues concatMap concatStringsSep elem filter foldl' genericClosure
+    all any attrNames attrValues concatMap concatStringsSep elem elemAt filter foldl' genericClosure
     groupBy hashString head isAttrs isBool isFunction isInt isList isPath isString
     length listToAttrs mapAttrs match readFile sort tail toJSON typeOf
     ;
@@ -39,8 +39,16 @@ let
   promptKeys = [ "description" "type" "persist" ];
   fileKeys = [ "secret" "deploy" "owner" "group" "mode" "neededFor" ];
 
-  # Where a secret file of generator g lands on a machine (_nixos.nix uses it too).
-  secretPath = g: f: "/run/secrets/${g}.${f}";
+  # Tags every machine carries without declaring them (clan's automatic tags): usable in
+  # roles and generator restrictions, never reported as unused.
+  automaticTags = [ "all" "nixos" "darwin" ];
+
+  # Where fleet installs a secret file of generator g on a machine, by the phase that
+  # needs it (_nixos.nix uses it for `.path`).
+  secretPath = g: f: neededFor:
+    if neededFor == "users" then "/run/secrets-for-users/${g}.${f}"
+    else if neededFor == "partitioning" then "/run/partitioning-secrets/${g}/${f}"
+    else "/run/secrets/${g}.${f}";
 
   defaultToplevelFor = name: machine:
     if machine.machineClass == "darwin"
@@ -77,6 +85,24 @@ let
         then recursiveMerge av bv
         else bv)
       b;
+
+  # Where a value holds functions, as paths under `prefix` ("settings.a.b", "x[2]"); such a
+  # value cannot be printed as JSON. Derivations are leaves (they print as their path).
+  functionPaths = prefix: v:
+    if isFunction v then [ prefix ]
+    else if isDerivation v then [ ]
+    else if isAttrs v then concatMap (k: functionPaths "${prefix}.${k}" v.${k}) (attrNames v)
+    else if isList v then concatMap (i: functionPaths "${prefix}[${toString i}]" (elemAt v i)) (range 0 (length v - 1))
+    else [ ];
+  range = a: b: if a > b then [ ] else genList' (b - a + 1) (i: a + i);
+  genList' = n: f: builtins.genList f n;
+  # The same value with every function replaced by null: printable.
+  stripFunctions = v:
+    if isFunction v then null
+    else if isDerivation v then v
+    else if isAttrs v then mapAttrs (_: stripFunctions) v
+    else if isList v then map stripFunctions v
+    else v;
 
   # clan accepts both `machines = [ "a" ]` and `machines.a = { … }`; same for tags.
   namesOf = v: if isList v then v else if isAttrs v then attrNames v else [ ];
@@ -151,16 +177,28 @@ let
         let a = invM.${field} or null; b = nixM.${field} or null; in
         optional (a != null && b != null && a != b)
           "machine ${quote name}: inventory.json says ${field} ${describe a}, the Nix declaration says ${describe b}";
-      listOr = v: if isList v then v else [ ];
+      stringsOr = v: if isStringList v then v else [ ];
+      attrsOr = v: if isAttrs v then v else { };
+      # a wrong-typed half is reported, not silently dropped from the union
+      typeProblems = where: m:
+        optional (!isStringList (m.tags or [ ])) "machine ${quote name}: tags in ${where} must be a list of strings, got ${describe m.tags}"
+        ++ optional (!isAttrs (m.deploy or { })) "machine ${quote name}: deploy in ${where} must be an attribute set, got ${describe m.deploy}";
     in
     {
       value = invM // nixM // {
-        tags = (listOr (invM.tags or [ ])) ++ (listOr (nixM.tags or [ ]));
-        deploy = (if isAttrs (invM.deploy or { }) then invM.deploy or { } else { })
-          // (if isAttrs (nixM.deploy or { }) then nixM.deploy or { } else { });
+        tags = stringsOr (invM.tags or [ ]) ++ stringsOr (nixM.tags or [ ]);
+        deploy = attrsOr (invM.deploy or { }) // attrsOr (nixM.deploy or { });
       };
-      problems = conflict "machineClass" ++ conflict "system";
+      problems = conflict "machineClass" ++ conflict "system"
+        ++ typeProblems "inventory.json" invM ++ typeProblems "the Nix declaration" nixM;
     };
+
+  # inventory.json may carry keys fleet does not know (written by a newer fleet, or by
+  # hand): they are ignored, as the contract says; only Nix declarations are strict.
+  knownInventoryKeys = m:
+    if !isAttrs m then m
+    else filterAttrs (k: _: elem k machineKeys) m
+      // optionalAttrs (isAttrs (m.deploy or null)) { deploy = filterAttrs (k: _: elem k deployKeys) m.deploy; };
 
   # null means "not set" (the flake-parts module passes unset options as null), so an
   # inventory.json value or the library default applies.
@@ -173,7 +211,7 @@ let
   combineMachines = nixMachines': invMachines':
     let
       nixMachines = mapAttrs (_: cleanMachine) nixMachines';
-      invMachines = mapAttrs (_: cleanMachine) invMachines';
+      invMachines = mapAttrs (_: m: cleanMachine (knownInventoryKeys m)) invMachines';
       names = uniqueStrings (attrNames nixMachines ++ attrNames invMachines);
       one = name:
         if nixMachines ? ${name} && invMachines ? ${name} && isAttrs nixMachines.${name} && isAttrs invMachines.${name}
@@ -229,6 +267,19 @@ let
 
   # ---------------------------------------------------------------- instances
 
+  # Members of a role given as an attribute set: `name = { settings ? { }; }` (machines)
+  # or `tag = { settings ? { }; }` (tags); the list forms carry no settings.
+  memberProblems = rp: what: v:
+    optionals (isAttrs v) (concatMap
+      (k:
+        let e = v.${k}; ep = "${rp}: ${what}.${k}"; in
+        if !isAttrs e then [ "${ep} must be an attribute set ({ settings = { … }; }), got ${describe e}" ]
+        else unknownKeys ep [ "settings" ] e
+          ++ optional (!isAttrs (e.settings or { })) "${ep}.settings must be an attribute set, got ${describe e.settings}")
+      (attrNames v));
+
+  settingsOf = e: if isAttrs e && isAttrs (e.settings or { }) then e.settings or { } else { };
+
   # → { value = { module; settings; roles.<r> = { machines; settings; machineSettings; }; };
   #     problems; memberships = [ { machine; instance; role; settings; } ]; }
   resolveInstance = machines: tagIndex: iname: raw:
@@ -245,12 +296,19 @@ let
           role = if isAttrs rawRole then rawRole else { };
           explicit = namesOf (role.machines or [ ]);
           tags = namesOf (role.tags or [ ]);
+          tagSet = if isAttrs (role.tags or null) then role.tags else { };
+          machineSet = if isAttrs (role.machines or null) then role.machines else { };
           roleSettings = recursiveMerge instSettings (if isAttrs (role.settings or { }) then role.settings or { } else { });
           # members = explicit machines ∪ machines carrying any listed tag; sorted, unique
           members = uniqueStrings (filter (m: machines ? ${m}) explicit ++ concatMap (t: tagIndex.${t} or [ ]) tags);
+          # instance ⊕ role ⊕ settings of the role's tags the machine carries (by tag
+          # name) ⊕ the machine's own
+          carries = m: t: elem t machines.${m}.tags || t == "all" || t == machines.${m}.machineClass;
+          memberTags = m: filter (carries m) (attrNames tagSet);
           perMachine = m:
-            let extra = if isAttrs (role.machines or null) then role.machines.${m}.settings or { } else { }; in
-            recursiveMerge roleSettings (if isAttrs extra then extra else { });
+            recursiveMerge
+              (foldl' (acc: t: recursiveMerge acc (settingsOf tagSet.${t})) roleSettings (memberTags m))
+              (settingsOf (machineSet.${m} or { }));
           machineSettings = genAttrs members perMachine;
         in
         {
@@ -260,30 +318,47 @@ let
             ++ unknownKeys rp roleKeys role
             ++ optional (!(isList (role.machines or [ ]) || isAttrs (role.machines or [ ]))) "${rp}: machines must be a list of names or an attribute set, got ${describe role.machines}"
             ++ optional (!(isList (role.tags or [ ]) || isAttrs (role.tags or [ ]))) "${rp}: tags must be a list or an attribute set, got ${describe role.tags}"
+            ++ optional (isList (role.machines or null) && !isStringList role.machines) "${rp}: machines must be a list of names, got ${describe role.machines}"
+            ++ optional (isList (role.tags or null) && !isStringList role.tags) "${rp}: tags must be a list of tags, got ${describe role.tags}"
+            ++ memberProblems rp "machines" machineSet
+            ++ memberProblems rp "tags" tagSet
             ++ optional (!isAttrs (role.settings or { })) "${rp}: settings must be an attribute set, got ${describe role.settings}"
             # a role may only name machines that exist …
-            ++ map (m: "${rp}: machine ${quote m} is not defined") (filter (m: !(machines ? ${m})) explicit)
+            ++ map (m: "${rp}: machine ${quote m} is not defined") (filter (m: isString m && !(machines ? ${m})) explicit)
             # … and tags that at least one machine carries (catches typos)
-            ++ map (t: "${rp}: tag ${quote t} is not used by any machine") (filter (t: !(tagIndex ? ${t})) tags);
+            ++ map (t: "${rp}: tag ${quote t} is not used by any machine")
+              (filter (t: isString t && !(tagIndex ? ${t}) && !(elem t automaticTags)) tags)
+            # settings are printed as JSON: a function cannot be
+            ++ map (fp: "${rp}: ${fp} is a function; settings must be plain data")
+              (functionPaths "settings" (role.settings or { })
+               ++ concatMap (m: functionPaths "machines.${m}.settings" (settingsOf machineSet.${m})) (attrNames machineSet)
+               ++ concatMap (t: functionPaths "tags.${t}.settings" (settingsOf tagSet.${t})) (attrNames tagSet));
           memberships = map (m: { machine = m; instance = iname; role = rname; settings = machineSettings.${m}; }) members;
         };
 
       resolved = mapAttrs resolveRole roles;
-    in
-    {
-      value = {
-        module = { name = module.name or null; input = module.input or null; };
-        settings = instSettings;
-        roles = mapAttrs (_: r: r.value) resolved;
-      };
+      instFunctions = functionPaths "settings" instSettings;
       problems =
         optional (!isAttrs raw) "${p}: must be an attribute set, got ${describe raw}"
         ++ unknownKeys p instanceKeys inst
-        ++ optional (!isString (module.name or null)) "${p}: module.name must be a string (the service module's name)"
+        ++ optional (!isString (module.name or iname)) "${p}: module.name must be a string (the service module's name), got ${describe module.name}"
         ++ optional (!isNullOrString (module.input or null)) "${p}: module.input must be a string or null, got ${describe module.input}"
         ++ optional (!isAttrs (inst.settings or { })) "${p}: settings must be an attribute set, got ${describe inst.settings}"
         ++ optional (!isAttrs (inst.roles or { })) "${p}: roles must be an attribute set, got ${describe inst.roles}"
+        ++ map (fp: "${p}: ${fp} is a function; settings must be plain data") instFunctions
         ++ concatMap (r: r.problems) (attrValues resolved);
+      # with a function somewhere, the printed settings have it replaced by null (the
+      # problem says where it was); generator functions still see the original
+      printable = if instFunctions != [ ] || any (r: r.problems != [ ]) (attrValues resolved) then stripFunctions else (x: x);
+    in
+    {
+      value = {
+        # clan: the service module defaults to the instance's name
+        module = { name = module.name or iname; input = module.input or null; };
+        settings = printable instSettings;
+        roles = mapAttrs (_: r: printable r.value) resolved;
+      };
+      inherit problems;
       memberships = concatMap (r: r.memberships) (attrValues resolved);
     };
 
@@ -358,10 +433,16 @@ let
   normalizeGenerator = runtime: machineClass: gname: spec:
     let
       p = "generator ${quote gname}";
-      prompts = normalizeAll (normalizePrompt p) (if isAttrs (spec.prompts or { }) then spec.prompts or { } else { });
-      files = normalizeAll (normalizeFile machineClass p) (if isAttrs (spec.files or { }) then spec.files or { } else { });
+      promptDecls = if isAttrs (spec.prompts or { }) then spec.prompts or { } else { };
+      prompts = normalizeAll (normalizePrompt p) promptDecls;
+      # clan: a prompt with `persist = true` is also a file of the same name (fleet writes
+      # the answer to $out/<p>); a declared file of that name sets its attributes
+      persisted = filter (n: isAttrs promptDecls.${n} && promptDecls.${n}.persist or false == true) (attrNames promptDecls);
+      fileDecls = genAttrs persisted (_: { }) // (if isAttrs (spec.files or { }) then spec.files or { } else { });
+      files = normalizeAll (normalizeFile machineClass p) fileDecls;
       script = mkScript runtime p gname (spec.script or null);
       validation = spec.validation or null;
+      validationFunctions = functionPaths "validation" validation;
       dependencies = if isStringList (spec.dependencies or [ ]) then spec.dependencies or [ ] else [ ];
     in
     {
@@ -369,7 +450,9 @@ let
         share = spec.share or false;
         inherit dependencies;
         # a change of `validation` makes fleet regenerate the files
-        validationHash = if validation == null then null else hashString "sha256" (discard (toJSON validation));
+        validationHash =
+          if validation == null || validationFunctions != [ ] then null
+          else hashString "sha256" (discard (toJSON validation));
         prompts = prompts.value;
         files = files.value;
         # toJSON would turn a derivation into its outPath: expose both paths as plain strings
@@ -385,6 +468,7 @@ let
         ++ optional (!isStringList (spec.dependencies or [ ])) "${p}: dependencies must be a list of generator names, got ${describe spec.dependencies}"
         ++ optional (!isAttrs (spec.prompts or { })) "${p}: prompts must be an attribute set, got ${describe spec.prompts}"
         ++ optional (!isAttrs (spec.files or { })) "${p}: files must be an attribute set, got ${describe spec.files}"
+        ++ map (fp: "${p}: ${fp} is a function; validation must be plain data (it is hashed as JSON)") validationFunctions
         ++ prompts.problems ++ files.problems ++ script.problems;
     };
 
@@ -398,7 +482,7 @@ let
     optional (!isStringList ms) "${p}: machines must be a list of machine names, got ${describe ms}"
     ++ optional (!isStringList ts) "${p}: tags must be a list of tags, got ${describe ts}"
     ++ optionals (isStringList ms) (map (m: "${p}: machines: machine ${quote m} is not defined") (filter (m: !(machines ? ${m})) ms))
-    ++ optionals (isStringList ts) (map (t: "${p}: tags: tag ${quote t} is not used by any machine") (filter (t: !(tagIndex ? ${t})) ts));
+    ++ optionals (isStringList ts) (map (t: "${p}: tags: tag ${quote t} is not used by any machine") (filter (t: !(tagIndex ? ${t}) && !(elem t automaticTags)) ts));
 
   appliesTo = machine: spec:
     let
@@ -407,7 +491,7 @@ let
     in
     (!(spec ? machines) && !(spec ? tags))
     || elem machine.name ms
-    || any (t: elem t ts) machine.tags;
+    || any (t: elem t ts) (machine.tags ++ [ "all" machine.machineClass ]);
 
   # Dependency problems of one machine's generator set: unknown dependencies and cycles.
   # `gens` = name → normalized generator. Messages are machine-independent; the caller
@@ -431,8 +515,13 @@ let
         operator = x: map (d: { key = d; }) (depsOf x.key);
       });
       onCycle = filter (g: elem g (reachableFrom g)) names;
+      # a shared generator runs once for the fleet: it cannot read one machine's files
+      sharedOnPerMachine = concatMap
+        (g: map (d: "generator ${quote g}: is shared, but depends on ${quote d}, which is per-machine (share = false)")
+          (filter (d: known d && gens.${d}.share != true) gens.${g}.dependencies))
+        (filter (g: gens.${g}.share == true) names);
     in
-    missing ++ optional (onCycle != [ ]) "generators ${quoteAll onCycle}: dependency cycle";
+    missing ++ sharedOnPerMachine ++ optional (onCycle != [ ]) "generators ${quoteAll onCycle}: dependency cycle";
 
   # Shared generators are generated once for the whole fleet, so every machine must
   # declare them the same way (what is generated: script, prompts, files, dependencies).
@@ -457,7 +546,11 @@ let
 
   # ---------------------------------------------------------------- mkFleet
 
-  mkFleet =
+  # analyse args → { output; problemsOf; whyNot; }: `output` is the `fleet` flake output
+  # (mkFleet); the two functions serve the NixOS/darwin module and are never printed:
+  #   problemsOf <machine>       the problems that concern that machine (its warnings)
+  #   whyNot <machine> <gen>     why the machine does not have that generator
+  analyse =
     { name
     , machines ? { }
     , inventoryFile ? null
@@ -473,8 +566,15 @@ let
       machineValues = mapAttrs (_: x: x.value) normalized;
 
       # tag → machines carrying it
-      tagIndex = mapAttrs (_: rs: map (r: r.m) rs) (groupBy (r: r.t)
+      declaredTags = mapAttrs (_: rs: map (r: r.m) rs) (groupBy (r: r.t)
         (concatMap (m: map (t: { inherit m t; }) machineValues.${m}.tags) (attrNames machineValues)));
+      byClass = groupBy (m: machineValues.${m}.machineClass) (attrNames machineValues);
+      # plus clan's automatic tags: all, nixos, darwin
+      tagIndex = declaredTags // {
+        all = attrNames machineValues;
+        nixos = uniqueStrings (byClass.nixos or [ ] ++ declaredTags.nixos or [ ]);
+        darwin = uniqueStrings (byClass.darwin or [ ] ++ declaredTags.darwin or [ ]);
+      };
 
       resolvedInstances = mapAttrs (resolveInstance machineValues tagIndex) (if isAttrs instances then instances else { });
       memberships = concatMap (i: resolvedInstances.${i}.memberships) (attrNames resolvedInstances);
@@ -546,18 +646,51 @@ let
           (filter (g: !(isAttrs decls.${g} || isFunction decls.${g})) (attrNames decls))
         ++ foldMachineProblems (concatMap (m: map (msg: { inherit msg; machine = m; }) perMachine.${m}.problems) (attrNames perMachine))
         ++ sharedProblems machineGens;
+
+      # where a machine is named: its own declaration, its generators, shared ones it has
+      problemsOf = m:
+        optionals (combined ? ${m}) (combined.${m}.problems ++ normalized.${m}.problems)
+        ++ optionals (perMachine ? ${m}) perMachine.${m}.problems
+        ++ filter (msg: match ".*machines? .*\"${m}\".*" msg != null) (sharedProblems machineGens);
+
+      whyNot = m: g:
+        let
+          decl = decls.${g};
+          arg = machineArg m;
+          spec = decl arg;
+          described = "machine ${quote m} (${arg.machineClass}; tags: ${if arg.tags == [ ] then "none" else quoteAll arg.tags}; "
+            + "roles: ${let rs = concatMap (i: map (r: "${i}/${r}") (attrNames arg.settings.${i})) (attrNames arg.settings);
+                        in if rs == [ ] then "none" else concatStringsSep ", " rs})";
+          restriction = x:
+            "it is restricted to ${concatStringsSep " and to " (
+              optional (x ? machines) "machines ${quoteAll (namesOf x.machines)}"
+              ++ optional (x ? tags) "tags ${quoteAll (namesOf x.tags)}")}";
+        in
+        if !(machineValues ? ${m}) then "${quote m} is not a machine of this fleet"
+        else if !(decls ? ${g}) then "no generator ${quote g} is declared (fleet.generators.${g}); declared: ${quoteAll (attrNames decls)}"
+        else if machineGens.${m} ? ${g} then "${described} has generator ${quote g}"
+        else if isFunction decl then
+          if spec == null then "fleet.generators.${g} returns null for ${described}"
+          else if isAttrs spec then "fleet.generators.${g} does not apply to ${described}: ${restriction spec}"
+          else "fleet.generators.${g} returns ${describe spec} for ${described}"
+        else "fleet.generators.${g} does not apply to ${described}: ${restriction decl}";
     in
     {
-      schemaVersion = 1;
-      meta = { inherit name; };
-      machines = mapAttrs (m: v: v // { generators = machineGens.${m}; }) machineValues;
-      instances = mapAttrs (_: i: i.value) resolvedInstances;
-      overlays = [ ];
-      problems = uniqueStrings problems;
+      output = {
+        schemaVersion = 1;
+        meta = { inherit name; };
+        machines = mapAttrs (m: v: v // { generators = machineGens.${m}; }) machineValues;
+        instances = mapAttrs (_: i: i.value) resolvedInstances;
+        overlays = [ ];
+        problems = uniqueStrings problems;
+      };
+      inherit problemsOf whyNot;
     };
+
+  mkFleet = args: (analyse args).output;
 
 in
 {
-  inherit mkFleet recursiveMerge secretPath defaultToplevelFor writeGeneratorScript;
-  inherit machineClasses promptTypes neededForValues;
+  inherit mkFleet analyse recursiveMerge secretPath defaultToplevelFor writeGeneratorScript;
+  inherit machineClasses promptTypes neededForValues automaticTags;
 }

@@ -64,6 +64,15 @@ check "validate: exit 1" test "$RC" = 1
 for word in workstaton web9 db-password password 644 cycle bakcup windows; do
 	check "validate names the problem with \"$word\"" grep -q -- "$word" "$T/run.err"
 done
+# the contract and lib.nix agree (issue 11, item 9)
+check "validate: no unknown-key problem from inventory.json" sh -c "! grep -q -e written-by -e comment -e jumpHost '$T/run.err'"
+check "validate: wrong-typed inventory.json tags are a problem" grep -q 'machine "web2": tags in inventory.json must be a list of strings' "$T/run.err"
+check "validate: wrong-typed inventory.json deploy is a problem" grep -q 'machine "laptop": deploy in inventory.json must be an attribute set' "$T/run.err"
+check "validate: roles.y.machines.web1 = 5 is a problem" grep -q 'role y: machines.web1 must be an attribute set' "$T/run.err"
+check "validate: a shared generator depending on a per-machine one" grep -q 'generator "net": is shared, but depends on "seed"' "$T/run.err"
+check "validate: a function in settings, with where it is" grep -q 'instance zerotier: settings.hook is a function' "$T/run.err"
+check "validate: a function in validation, with where it is" grep -q 'generator "seed": validation.f is a function' "$T/run.err"
+check "validate: module.name defaults to the instance name" sh -c "! grep -q 'module.name' '$T/run.err'"
 run "$FLEET" machines list --flake "$T/invalid"
 check "other commands refuse a flake with problems" sh -c "[ $RC = 1 ] && grep -q 'problem' '$T/run.err'"
 
