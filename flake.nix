@@ -15,6 +15,10 @@
       # not flake-parts modules, so an import-tree of modules/ skips them.
       flakeModules.default = ./modules/fleet/flake-module.nix;
       lib = import ./modules/fleet/_lib.nix;
+      # The machine module on its own (flake.modules.<class>.fleet of the flake-parts
+      # module is the same, wired to the fleet's flake): set `fleet.flake = self`.
+      nixosModules.default = import ./modules/fleet/_nixos.nix { class = "nixos"; };
+      darwinModules.default = import ./modules/fleet/_nixos.nix { class = "darwin"; };
 
       packages = forAll (pkgs: rec {
         fleet = pkgs.stdenv.mkDerivation {

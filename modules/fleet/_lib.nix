@@ -546,7 +546,7 @@ let
 
   # ---------------------------------------------------------------- mkFleet
 
-  # analyse args → { output; problemsOf; whyNot; }: `output` is the `fleet` flake output
+  # analyse args → { output; problemsOf; whyNot; generatorNames; }: `output` is the `fleet` flake output
   # (mkFleet); the two functions serve the NixOS/darwin module and are never printed:
   #   problemsOf <machine>       the problems that concern that machine (its warnings)
   #   whyNot <machine> <gen>     why the machine does not have that generator
@@ -685,6 +685,7 @@ let
         problems = uniqueStrings problems;
       };
       inherit problemsOf whyNot;
+      generatorNames = attrNames decls;
     };
 
   mkFleet = args: (analyse args).output;

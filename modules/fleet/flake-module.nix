@@ -3,39 +3,50 @@
 #
 #   # flake.nix (dendritic: every file under modules/ is a flake-parts module)
 #   outputs = inputs: inputs.flake-parts.lib.mkFlake { inherit inputs; } {
-#     imports = [ inputs.flake-parts.flakeModules.modules ./modules/fleet/flake-module.nix
+#     imports = [ inputs.flake-parts.flakeModules.modules inputs.fleet.flakeModules.default
 #                 (inputs.import-tree ./modules) ];
 #   };
 #
 #   # modules/services/zerotier.nix: the generator lives beside the module it serves
 #   {
-#     fleet.instances.zerotier-local = { module.name = "zerotier"; roles.peer.tags = [ "workstation" ]; };
+#     fleet.instances.zerotier = { roles.peer.tags = [ "workstation" ]; };
 #     fleet.generators.zerotier-identity = machine:
-#       if machine.settings ? zerotier-local then { files.identity = { }; script = "…"; } else null;
+#       if machine.settings ? zerotier then { files.identity = { }; script = "…"; } else null;
 #     flake.modules.nixos.zerotier = { config, ... }: {
 #       services.zerotierone.identityFile = config.fleet.vars.generators.zerotier-identity.files.identity.path;
 #     };
 #   }
 #
-# Everything is checked by lib.nix (problems end up in flake.fleet.problems); the types
+# This file is the only flake-parts module under modules/fleet/ (the others start with
+# `_`, so import-tree skips them); it carries a `key`, so importing it twice (from the
+# fleet's input and from a copy under modules/) is one import.
+#
+# Everything is checked by _lib.nix (problems end up in flake.fleet.problems); the types
 # here only catch what the module system can catch early. docs/contract.md has the rest.
 { lib, config, self, ... }:
 let
-  inherit (lib) mkOption types;
+  inherit (lib) mkOption types literalExpression literalMD;
   fleetLib = import ./_lib.nix;
+  machineModule = import ./_nixos.nix;
   cfg = config.fleet;
 
-  # Unset machine fields are null so that inventory.json (or lib.nix's default) applies.
+  # Unset machine fields are null so that inventory.json (or _lib.nix's default) applies.
   nullable = type: description: mkOption { type = types.nullOr type; default = null; inherit description; };
 
   settingsType = types.attrsOf types.anything;
+  settingsOption = description: mkOption { type = settingsType; default = { }; inherit description; };
 
   machineType = types.submodule {
     options = {
-      machineClass = nullable (types.enum fleetLib.machineClasses) "\"nixos\" or \"darwin\" (default \"nixos\").";
-      system = nullable types.str "The machine's Nix system, e.g. \"x86_64-linux\".";
-      tags = mkOption { type = types.listOf types.str; default = [ ]; description = "Tags, for roles and generators."; };
-      toplevel = nullable types.str "Flake attribute path of the system to build (default: from the machine class).";
+      machineClass = nullable (types.enum fleetLib.machineClasses) "\"nixos\" or \"darwin\" (null: inventory.json's, else \"nixos\").";
+      system = nullable types.str "The machine's Nix system, e.g. \"x86_64-linux\" (null: inventory.json's).";
+      description = nullable types.str "A free-text description of the machine.";
+      tags = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        description = "Tags, for roles and generator restrictions (with inventory.json's; `all`, `nixos`, `darwin` are automatic).";
+      };
+      toplevel = nullable types.str "Flake attribute path of the system to build (null: from the machine class).";
       deploy = mkOption {
         default = { };
         description = "How fleet reaches the machine.";
@@ -43,7 +54,7 @@ let
           options = {
             targetHost = nullable types.str "SSH destination, e.g. \"root@host\".";
             buildHost = nullable types.str "Build there instead of locally.";
-            wave = nullable types.ints.unsigned "Deployment wave: lower waves go first (default 0).";
+            wave = nullable types.ints.unsigned "Deployment wave: lower waves go first (null: 0).";
             sshOptions = nullable (types.listOf types.str) "Extra ssh arguments.";
           };
         };
@@ -51,51 +62,83 @@ let
     };
   };
 
-  # roles.<r>.machines / .tags take clan's attrset form or a plain list.
+  # `{ settings = { … }; }` for one member of a role (a machine or a tag).
+  memberType = what: types.submodule {
+    options.settings = settingsOption "Settings for ${what}, over the role's.";
+  };
+
+  # clan accepts `machines = [ "a" ]` and `machines.a = { … }`, from as many files as it
+  # likes: the list form is coerced to the attribute set, so both merge.
+  membersOption = what: description: mkOption {
+    type = types.coercedTo (types.listOf types.str)
+      (names: lib.genAttrs names (_: { }))
+      (types.attrsOf (memberType what));
+    default = { };
+    inherit description;
+  };
+
   roleType = types.submodule {
     options = {
-      machines = mkOption {
-        type = types.either (types.listOf types.str)
-          (types.attrsOf (types.submodule { options.settings = mkOption { type = settingsType; default = { }; }; }));
-        default = { };
-        description = "Members by name, with optional per-machine settings.";
-      };
-      tags = mkOption {
-        type = types.either (types.listOf types.str) (types.attrsOf types.anything);
-        default = { };
-        description = "Members by tag: every machine with one of these tags.";
-      };
-      settings = mkOption { type = settingsType; default = { }; description = "Settings for every member."; };
+      machines = membersOption "this machine" "Members by name (a list, or name → { settings }).";
+      tags = membersOption "machines with this tag" "Members by tag: every machine with one of these tags (a list, or tag → { settings }).";
+      settings = settingsOption "Settings for every member of the role, over the instance's.";
     };
   };
 
-  instanceType = types.submodule {
+  instanceType = types.submodule ({ name, ... }: {
     options = {
       module = {
-        name = mkOption { type = types.str; description = "Service module name, e.g. \"zerotier\"."; };
-        input = nullable types.str "Flake input providing the module.";
+        name = mkOption {
+          type = types.str;
+          default = name;
+          defaultText = literalMD "the instance's name";
+          description = "Service module name, e.g. \"zerotier\".";
+        };
+        input = nullable types.str "Flake input providing the module (null: none).";
       };
-      settings = mkOption { type = settingsType; default = { }; description = "Settings for every role."; };
-      roles = mkOption { type = types.attrsOf roleType; default = { }; };
+      settings = settingsOption "Settings for every role of the instance.";
+      roles = mkOption { type = types.attrsOf roleType; default = { }; description = "The instance's roles and their members."; };
     };
+  });
+
+  analysis = fleetLib.analyse {
+    inherit (cfg) name instances generators runtime inventoryFile machines;
+    toplevelFor = name: m:
+      if m.machineClass == "darwin"
+      then "darwinConfigurations.${name}.system"
+      else "nixosConfigurations.${name}.config.system.build.toplevel";
+  };
+
+  # flake.modules.<class>.fleet: the machine module wired to this flake. Keyed, so a
+  # machine importing it from several places (a base module and its host) gets it once.
+  machineModuleFor = class: {
+    _class = class;
+    key = "fleet/modules/fleet/flake-module.nix#flake.modules.${class}.fleet";
+    imports = [ (machineModule { inherit class; }) ];
+    fleet.flake = self;
+    fleet.analysis = analysis;
   };
 in
 {
+  key = "fleet/modules/fleet/flake-module.nix";
+  _class = "flake";
+
   options.fleet = {
     name = mkOption { type = types.str; description = "Name of the fleet (meta.name)."; };
     machines = mkOption { type = types.attrsOf machineType; default = { }; description = "Machines declared in Nix (merged with inventory.json)."; };
     inventoryFile = mkOption {
       type = types.nullOr (types.either types.path types.str);
       default = "${self}/inventory.json";
+      defaultText = literalExpression ''"''${self}/inventory.json"'';
       description = "inventory.json written by `fleet machines create`; ignored when absent.";
     };
     instances = mkOption { type = types.attrsOf instanceType; default = { }; description = "Service instances (clan style)."; };
     generators = mkOption {
       # raw: one definition per generator name, not merged, not forced until needed;
-      # an attrset or a function `machine: attrset-or-null` (checked by lib.nix)
+      # an attrset or a function `machine: attrset-or-null` (checked by _lib.nix)
       type = types.lazyAttrsOf types.raw;
       default = { };
-      description = "Flake-level vars generators; never read from a NixOS/darwin configuration.";
+      description = "Flake-level vars generators (an attribute set, or a function of the machine returning one or null); never read from a NixOS/darwin configuration.";
     };
     runtime = mkOption {
       type = types.nullOr types.package;
@@ -105,16 +148,9 @@ in
   };
 
   config.flake = {
-    fleet = fleetLib.mkFleet {
-      inherit (cfg) name instances generators runtime inventoryFile;
-      machines = cfg.machines;
-      toplevelFor = name: m:
-        if m.machineClass == "darwin"
-        then "darwinConfigurations.${name}.system"
-        else "nixosConfigurations.${name}.config.system.build.toplevel";
-    };
+    fleet = analysis.output;
     # Import into each machine: exposes config.fleet.vars.* read-only.
-    modules.nixos.fleet = import ./_nixos.nix { fleet = config.flake.fleet; root = self; };
-    modules.darwin.fleet = import ./_nixos.nix { fleet = config.flake.fleet; root = self; };
+    modules.nixos.fleet = machineModuleFor "nixos";
+    modules.darwin.fleet = machineModuleFor "darwin";
   };
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The Nix side as users import it (issue 11), evaluated with the real flake-parts,
+# nixpkgs.lib and import-tree from ../shared/upstream/: tests/fixtures/fleet-modules imports
+# fleet twice (its flake's flakeModules.default and a copy under modules/), fleet reads and
+# validates it, and each host's system module is evaluated with lib.evalModules.
+# import-tree needs Nix >= 2.14: on an older Nix the fixture lists its modules by hand and
+# the checks that need import-tree print "skip - …" (not counted); the rest runs on both.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nixlib.sh"
+
+command -v nix >/dev/null || { not_ok "nix is installed (apt-get install nix-bin)"; finish; }
+nix_version=$(nix --version | sed -n 's/^nix (Nix) \([0-9]*\.[0-9]*\).*/\1/p')
+case $nix_version in 2.[0-9] | 2.1[0-3]) has_import_tree=false ;; *) has_import_tree=true ;; esac
+export XDG_CACHE_HOME="$T/cache"
+unset FLEET_FLAKE FLEET_NIX
+SHARED=${FLEET_SHARED:-$E2E_DIR/../../../shared}
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/run.out"; }
+skip() { echo "skip - $1"; }
+# ev ATTR: nix eval --json .#ATTR into run.out/run.err
+ev() { run nix eval --json ".#$1"; }
+
+# the real libraries, and fleet's own flake (flake.nix and modules/ of this checkout)
+mkdir -p "$T/upstream" "$T/fleet-src"
+for lib in flake-parts import-tree nixpkgs.lib; do
+	tar -xzf "$SHARED/upstream/$lib.tar.gz" -C "$T/upstream" || { not_ok "unpack $lib"; finish; }
+done
+cp -R "$E2E_DIR/../../flake.nix" "$E2E_DIR/../../modules" "$T/fleet-src/"
+
+fleet_fixture fleet-modules "$T/fm" >/dev/null
+cd "$T/fm" || exit 1
+cp -R "$FLEET_NIX_LIB_DIR" modules/fleet
+lock() {
+	nix flake lock \
+		--override-input flake-parts "path:$T/upstream/flake-parts" \
+		--override-input import-tree "path:$T/upstream/import-tree" \
+		--override-input nixpkgs-lib "path:$T/upstream/nixpkgs.lib" \
+		--override-input fleet "path:$T/fleet-src" && git add -A && git commit -q -m "$1"
+}
+check "the inputs lock to ../shared/upstream and the checkout" lock "library under modules/, inputs locked"
+
+# --- item 1: importable, import-tree-safe; item 2: imported twice ---------------------------
+run "$FLEET" inventory validate
+check "validate: the library under modules/ and from fleet's flake, together: exit 0" test "$RC" = 0
+[ "$RC" = 0 ] || cat "$T/run.err"
+if $has_import_tree; then
+	check "import-tree found the modules (no list used)" sh -c "nix eval --raw .#fleet.meta.name | grep -qx fleet-modules"
+else
+	skip "import-tree on Nix $nix_version (needs 2.14): modules listed by modules/_files.nix"
+fi
+ev fleet.machines
+check "the machines of modules/hosts.nix" test "$(json '",".join(sorted(d))')" = "cinnabar,electrum,stibnite"
+# fleet's flake as the fixture locked it (its nixpkgs follows nixpkgs-lib: offline)
+src="(builtins.getFlake \"$T/fm\").inputs.fleet"
+run nix eval --json --impure --expr "$src.lib.automaticTags"
+check "fleet's flake exports lib" test "$(json '",".join(d)')" = "all,nixos,darwin"
+for out in flakeModules.default nixosModules.default darwinModules.default; do
+	run nix eval --raw --impure --expr "builtins.typeOf $src.$out"
+	check "fleet's flake exports $out" grep -qxE 'lambda|set|path' "$T/run.out"
+done
+ev standIn.cinnabar.fleet.machineName
+check "a host importing the fleet module twice (base and host) evaluates" sh -c "[ $RC = 0 ] && grep -qx '\"cinnabar\"' '$T/run.out'"
+ev failedAssertions.cinnabar
+check "…with no failed assertion" test "$(json 'len(d)')" = 0
+
+# --- item 2: every option described; classes -----------------------------------------------
+cat >"$T/options.nix" <<NIX
+let
+  flake = builtins.getFlake "$T/fm";
+  lib = flake.inputs.nixpkgs-lib.lib;
+  src = flake.inputs.fleet;
+  fp = lib.evalModules { class = "flake"; specialArgs.self = { outPath = "/x"; }; modules = [ src.flakeModules.default { options.flake = lib.mkOption { type = lib.types.lazyAttrsOf lib.types.raw; }; } ]; };
+  nx = lib.evalModules { class = "nixos"; modules = [ src.nixosModules.default { options.networking.hostName = lib.mkOption { }; options.assertions = lib.mkOption { }; options.warnings = lib.mkOption { }; } ]; };
+  docs = o: lib.optionAttrSetToDocList o;
+  undocumented = o: map (x: x.name) (builtins.filter (x: (x.description or null) == null) (docs o));
+in
+{
+  flakeParts = undocumented fp.options.fleet;
+  nixos = undocumented nx.options.fleet ++ undocumented nx.options.clan;
+  count = builtins.length (docs fp.options.fleet ++ docs nx.options.fleet);
+}
+NIX
+run nix eval --json --impure --file "$T/options.nix"
+check "options: all described (flake-parts and NixOS modules)" sh -c "[ $RC = 0 ] && [ \"\$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d[\"flakeParts\"]) + len(d[\"nixos\"]), d[\"count\"] > 20)' '$T/run.out')\" = '0 True' ]"
+[ "$RC" = 0 ] || cat "$T/run.err"
+run nix eval --impure --expr "let f = builtins.getFlake \"$T/fm\"; lib = f.inputs.nixpkgs-lib.lib; in (lib.evalModules { class = \"darwin\"; modules = [ f.modules.nixos.fleet ]; }).config"
+check "a NixOS module imported into a darwin configuration: refused by _class" sh -c "[ $RC != 0 ] && grep -q 'nixos' '$T/run.err'"
+
+# --- item 8: clan habits -------------------------------------------------------------------
+ev fleet.instances.zerotier
+check "module.name defaults to the instance's name" test "$(json 'd["module"]["name"]')" = zerotier
+check "role members from a list and an attribute set in two files merge" test "$(json '",".join(d["roles"]["peer"]["machines"])')" = "cinnabar,electrum,stibnite"
+check "roles.<r>.tags.<t>.settings, on an automatic tag" test "$(json 'json.dumps(d["roles"]["peer"]["machineSettings"]["stibnite"], sort_keys=True)')" = '{"mobile": true, "port": 9993}'
+check "machine settings over role settings" test "$(json 'd["roles"]["peer"]["machineSettings"]["electrum"]["port"]')" = 9994
+ev fleet.machines.stibnite.generators
+check "a generator restricted to an automatic tag" test "$(json '",".join(sorted(d))')" = "darwin-only,root-password"
+ev fleet.machines.cinnabar.generators.root-password.files
+check "a persisted prompt is a file too" test "$(json '",".join(sorted(d))')" = "hash,password"
+ev standIn.cinnabar.clan.core.vars.generators.ssh-host-key.files.key.path
+check "clan.core.vars.generators: a read-only alias" grep -qx '"/run/secrets/ssh-host-key.key"' "$T/run.out"
+ev failedAssertions.misplaced
+check "a generator declared in a system configuration: reported with its file" sh -c "grep -q 'clan.core.vars.generators is set in .*_misplaced.nix' '$T/run.out' && grep -q 'fleet.generators' '$T/run.out'"
+
+# --- item 3: file semantics ------------------------------------------------------------------
+ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.path
+check "a secret's path: /run/secrets/<g>.<f>" grep -qx '"/run/secrets/ssh-host-key.key"' "$T/run.out"
+ev standIn.cinnabar.fleet.vars.generators.root-password.files.hash.path
+check "a secret needed for users: /run/secrets-for-users/" grep -qx '"/run/secrets-for-users/root-password.hash"' "$T/run.out"
+ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.\"key.pub\".exists
+check "a public file not generated yet: .exists is false" grep -qx false "$T/run.out"
+ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.\"key.pub\".value
+check "…and .value says to run fleet vars generate" sh -c "[ $RC != 0 ] && grep -q 'run .fleet vars generate cinnabar.' '$T/run.err'"
+ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.value
+check "a secret's .value: refused, pointing at .path" sh -c "[ $RC != 0 ] && grep -q 'is a secret' '$T/run.err'"
+ev standIn.stibnite.fleet.vars.generators.ssh-host-key
+check "a generator the machine does not have: says why" sh -c "[ $RC != 0 ] && grep -q 'returns null for machine \"stibnite\" (darwin; tags: \"workstation\"; roles: zerotier/peer)' '$T/run.err'"
+ev standIn.cinnabar.fleet.vars.generators.darwin-only
+check "…a restricted one: says to what" sh -c "[ $RC != 0 ] && grep -q 'restricted to tags \"darwin\"' '$T/run.err'"
+mkdir -p vars/per-machine/cinnabar/ssh-host-key/key.pub
+echo "ssh-ed25519 cinnabar" >vars/per-machine/cinnabar/ssh-host-key/key.pub/value
+git add -A && git commit -q -m vars
+ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.\"key.pub\"
+check "a generated public file: .exists" test "$(json 'd["exists"]')" = True
+check "….value is its content" test "$(json 'repr(d["value"])')" = "'ssh-ed25519 cinnabar\\n'"
+check "….path is a store path holding only it" sh -c "p=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"path\"])' '$T/run.out'); case \$p in /nix/store/*-ssh-host-key-key.pub) cmp -s \"\$p\" vars/per-machine/cinnabar/ssh-host-key/key.pub/value ;; *) false ;; esac"
+
+# --- item 10: problems naming a machine are its warnings -------------------------------------
+cat >modules/services/broken.nix <<'NIX'
+{ fleet.generators.api = m: if m.name == "electrum" then { files.t.mode = "644"; script = "true"; } else null; }
+NIX
+$has_import_tree || sed -i 's#"stand-in.nix"#& "services/broken.nix"#' modules/_files.nix
+git add -A && git commit -q -m broken
+ev standIn.electrum.warnings
+check "a problem of electrum is a warning of electrum's system" grep -q 'fleet: generator \\"api\\", file \\"t\\": mode' "$T/run.out"
+ev standIn.cinnabar.warnings
+check "…and not of cinnabar's" test "$(json 'len(d)')" = 0
+
+finish
