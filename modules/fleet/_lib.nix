@@ -35,7 +35,7 @@ let
   deployKeys = [ "targetHost" "buildHost" "wave" "sshOptions" ];
   instanceKeys = [ "module" "settings" "roles" ];
   roleKeys = [ "machines" "tags" "settings" ];
-  generatorKeys = [ "share" "dependencies" "prompts" "files" "script" "validation" "machines" "tags" ];
+  generatorKeys = [ "share" "dependencies" "prompts" "files" "script" "runtimeInputs" "validation" "machines" "tags" ];
   promptKeys = [ "description" "type" "persist" ];
   fileKeys = [ "secret" "deploy" "owner" "group" "mode" "neededFor" ];
 
@@ -131,30 +131,34 @@ let
   # ---------------------------------------------------------------- scripts
 
   # Turns shell code into a runnable script file in the store that depends only on
-  # `runtime` (a derivation whose $out/bin holds sh and the tools): no host PATH.
-  writeGeneratorScript = runtime: gname: code: derivation {
-    # store path names allow fewer characters than attribute names
-    name = if matches generatorNameRe gname then "fleet-generator-${gname}" else "fleet-generator";
-    system = runtime.system;
-    builder = "${runtime}/bin/sh";
-    text = ''
-      #!${runtime}/bin/sh
-      # fleet generator ${gname}: writes its files to $out; prompts in $prompts, dependencies in $in
-      set -eu
-      export PATH=${runtime}/bin
-    '' + code + "\n";
-    passAsFile = [ "text" ];
-    args = [ "-c" "export PATH=${runtime}/bin; cp \"$textPath\" \"$out\" && chmod 0555 \"$out\"" ];
-  };
+  # `runtime` (a derivation whose $out/bin holds sh and the tools) and the generator's
+  # `runtimeInputs` (their bin/ come first in PATH, as clan does it): no host PATH.
+  writeGeneratorScript = runtime: writeScriptWithInputs runtime [ ];
+  writeScriptWithInputs = runtime: inputs: gname: code:
+    let path = concatStringsSep ":" (map (d: "${d}/bin") inputs ++ [ "${runtime}/bin" ]); in
+    derivation {
+      # store path names allow fewer characters than attribute names
+      name = if matches generatorNameRe gname then "fleet-generator-${gname}" else "fleet-generator";
+      system = runtime.system;
+      builder = "${runtime}/bin/sh";
+      text = ''
+        #!${runtime}/bin/sh
+        # fleet generator ${gname}: writes its files to $out; prompts in $prompts, dependencies in $in
+        set -eu
+        export PATH=${path}
+      '' + code + "\n";
+      passAsFile = [ "text" ];
+      args = [ "-c" "export PATH=${runtime}/bin; cp \"$textPath\" \"$out\" && chmod 0555 \"$out\"" ];
+    };
 
   # script: a derivation (an executable file), a string of shell code, or a path to a
   # file of shell code. → { drv = derivation or null; problems = [ … ]; }
-  mkScript = runtime: prefix: gname: script:
-    if isDerivation script then { drv = script; problems = [ ]; }
+  mkScript = runtime: inputs: prefix: gname: script:
+    if isDerivation script then { drv = script; problems = optional (inputs != [ ]) "${prefix}: runtimeInputs only apply to a script given as shell code (a derivation sets its own PATH)"; }
     else if isString script || isPath script then
       if runtime == null
       then { drv = null; problems = [ "${prefix}: script is shell code, but mkFleet was given no `runtime` to run it with" ]; }
-      else { drv = writeGeneratorScript runtime gname (if isPath script then readFile script else script); problems = [ ]; }
+      else { drv = writeScriptWithInputs runtime inputs gname (if isPath script then readFile script else script); problems = [ ]; }
     else if script == null
     then { drv = null; problems = [ "${prefix}: script is missing" ]; }
     else { drv = null; problems = [ "${prefix}: script must be a derivation, a string of shell code or a path, got ${describe script}" ]; };
@@ -440,7 +444,9 @@ let
       persisted = filter (n: isAttrs promptDecls.${n} && promptDecls.${n}.persist or false == true) (attrNames promptDecls);
       fileDecls = genAttrs persisted (_: { }) // (if isAttrs (spec.files or { }) then spec.files or { } else { });
       files = normalizeAll (normalizeFile machineClass p) fileDecls;
-      script = mkScript runtime p gname (spec.script or null);
+      runtimeInputs = spec.runtimeInputs or [ ];
+      goodInputs = isList runtimeInputs && all isDerivation runtimeInputs;
+      script = mkScript runtime (if goodInputs then runtimeInputs else [ ]) p gname (spec.script or null);
       validation = spec.validation or null;
       validationFunctions = functionPaths "validation" validation;
       dependencies = if isStringList (spec.dependencies or [ ]) then spec.dependencies or [ ] else [ ];
@@ -468,6 +474,7 @@ let
         ++ optional (!isStringList (spec.dependencies or [ ])) "${p}: dependencies must be a list of generator names, got ${describe spec.dependencies}"
         ++ optional (!isAttrs (spec.prompts or { })) "${p}: prompts must be an attribute set, got ${describe spec.prompts}"
         ++ optional (!isAttrs (spec.files or { })) "${p}: files must be an attribute set, got ${describe spec.files}"
+        ++ optional (!goodInputs) "${p}: runtimeInputs must be a list of derivations (packages), got ${describe runtimeInputs}"
         ++ map (fp: "${p}: ${fp} is a function; validation must be plain data (it is hashed as JSON)") validationFunctions
         ++ prompts.problems ++ files.problems ++ script.problems;
     };

@@ -72,6 +72,7 @@ check "validate: roles.y.machines.web1 = 5 is a problem" grep -q 'role y: machin
 check "validate: a shared generator depending on a per-machine one" grep -q 'generator "net": is shared, but depends on "seed"' "$T/run.err"
 check "validate: a function in settings, with where it is" grep -q 'instance zerotier: settings.hook is a function' "$T/run.err"
 check "validate: a function in validation, with where it is" grep -q 'generator "seed": validation.f is a function' "$T/run.err"
+check "validate: runtimeInputs must be packages" grep -q 'generator "seed": runtimeInputs must be a list of derivations' "$T/run.err"
 check "validate: module.name defaults to the instance name" sh -c "! grep -q 'module.name' '$T/run.err'"
 run "$FLEET" machines list --flake "$T/invalid"
 check "other commands refuse a flake with problems" sh -c "[ $RC = 1 ] && grep -q 'problem' '$T/run.err'"

@@ -12,6 +12,8 @@ command -v nix >/dev/null || { not_ok "nix is installed (apt-get install nix-bin
 nix_version=$(nix --version | sed -n 's/^nix (Nix) \([0-9]*\.[0-9]*\).*/\1/p')
 case $nix_version in 2.[0-9] | 2.1[0-3]) has_import_tree=false ;; *) has_import_tree=true ;; esac
 export XDG_CACHE_HOME="$T/cache"
+# building generator scripts: no build users (a single-user Nix)
+export NIX_CONFIG="$NIX_CONFIG"$'\nbuild-users-group ='
 unset FLEET_FLAKE FLEET_NIX
 SHARED=${FLEET_SHARED:-$E2E_DIR/../../../shared}
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/run.out"; }
@@ -92,13 +94,18 @@ check "role members from a list and an attribute set in two files merge" test "$
 check "roles.<r>.tags.<t>.settings, on an automatic tag" test "$(json 'json.dumps(d["roles"]["peer"]["machineSettings"]["stibnite"], sort_keys=True)')" = '{"mobile": true, "port": 9993}'
 check "machine settings over role settings" test "$(json 'd["roles"]["peer"]["machineSettings"]["electrum"]["port"]')" = 9994
 ev fleet.machines.stibnite.generators
-check "a generator restricted to an automatic tag" test "$(json '",".join(sorted(d))')" = "darwin-only,root-password"
+check "a generator restricted to an automatic tag" test "$(json '",".join(sorted(d))')" = "darwin-only,greeting,root-password"
 ev fleet.machines.cinnabar.generators.root-password.files
 check "a persisted prompt is a file too" test "$(json '",".join(sorted(d))')" = "hash,password"
 ev standIn.cinnabar.clan.core.vars.generators.ssh-host-key.files.key.path
 check "clan.core.vars.generators: a read-only alias" grep -qx '"/run/secrets/ssh-host-key.key"' "$T/run.out"
 ev failedAssertions.misplaced
 check "a generator declared in a system configuration: reported with its file" sh -c "grep -q 'clan.core.vars.generators is set in .*_misplaced.nix' '$T/run.out' && grep -q 'fleet.generators' '$T/run.out'"
+
+ev fleet.machines.cinnabar.generators.greeting.script
+check "runtimeInputs: the script realises" sh -c "nix-store --realise \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"drv\"])' '$T/run.out') >'$T/script-path'"
+mkdir -p "$T/g-out"
+check "runtimeInputs: on the script's PATH, under env -i" sh -c "env -i out='$T/g-out' \$(cat '$T/script-path') && grep -qx 'hello from greet' '$T/g-out/g'"
 
 # --- item 3: file semantics ------------------------------------------------------------------
 ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.path
