@@ -553,10 +553,11 @@ let
 
   # ---------------------------------------------------------------- mkFleet
 
-  # analyse args → { output; problemsOf; whyNot; generatorNames; }: `output` is the `fleet` flake output
+  # analyse args → { output; problemsOf; whyNot; generatorNames; modulesOf; }: `output` is the `fleet` flake output
   # (mkFleet); the two functions serve the NixOS/darwin module and are never printed:
   #   problemsOf <machine>       the problems that concern that machine (its warnings)
   #   whyNot <machine> <gen>     why the machine does not have that generator
+  #   modulesOf <machine> <class>  the nixosModule/darwinModule its services give it
   analyse =
     { name
     , machines ? { }
@@ -564,6 +565,7 @@ let
     , instances ? { }
     , generators ? { }
     , runtime ? null
+    , services ? { }
     , toplevelFor ? defaultToplevelFor
     }:
     let
@@ -604,6 +606,78 @@ let
         settings = machineSettings.${m} or { };
       };
 
+      # ------------------------------------------------------------ services
+      # An instance whose module.name names one of `services` (and no module.input) is
+      # served by it: each membership (machine, role) calls the role's perInstance and
+      # takes from the result its vars.generators (here) and its nixosModule /
+      # darwinModule (modulesOf, for the machine's configuration; never evaluated here).
+      svcs = if isAttrs services then services else { };
+      serviceOf = i:
+        let mod = resolvedInstances.${i}.value.module; in
+        if mod.input == null && isString mod.name && svcs ? ${mod.name} then mod.name else null;
+      serviceProblems = concatMap
+        (i:
+          let
+            s = serviceOf i;
+            svc = svcs.${s};
+            sroles = if isAttrs (svc.roles or null) then svc.roles else { };
+          in
+          optionals (s != null) (
+            optional (!isAttrs svc) "service ${quote s}: must be an attribute set ({ roles.<r>.perInstance = …; }), got ${describe svc}"
+            ++ map (r: "instance ${i}, role ${r}: service ${quote s} has no role ${quote r} (it has: ${quoteAll (attrNames sroles)})")
+              (filter (r: !(sroles ? ${r})) (attrNames resolvedInstances.${i}.value.roles))
+            ++ concatMap
+              (r:
+                let pi = sroles.${r}.perInstance or { }; in
+                optional (!(isAttrs sroles.${r})) "service ${quote s}, role ${r}: must be an attribute set, got ${describe sroles.${r}}"
+                ++ optional (!(isFunction pi || isAttrs pi)) "service ${quote s}, role ${r}: perInstance must be a function or an attribute set, got ${describe pi}")
+              (attrNames sroles)))
+        (attrNames resolvedInstances);
+
+      # One membership record → { result; problems; where; }
+      contribution = r:
+        let
+          s = serviceOf r.instance;
+          where = "service ${quote s} (instance ${r.instance}, role ${r.role})";
+          roleDecl = ((svcs.${s} or { }).roles or { }).${r.role} or null;
+          pi = if isAttrs roleDecl then roleDecl.perInstance or { } else { };
+          args = {
+            instanceName = r.instance;
+            roleName = r.role;
+            inherit (r) settings;
+            machine = { name = r.machine; inherit (machineValues.${r.machine}) machineClass system tags; };
+            roles = mapAttrs (_: x: { inherit (x) machines settings; }) resolvedInstances.${r.instance}.value.roles;
+          };
+          result = if isFunction pi then pi args else if isAttrs pi then pi else { };
+          ok = isAttrs result;
+          vars = if ok && isAttrs (result.vars or { }) then result.vars or { } else { };
+          gens = if isAttrs (vars.generators or { }) then vars.generators or { } else { };
+        in
+        if s == null || !isAttrs roleDecl then { result = { }; gens = { }; problems = [ ]; inherit where; }
+        else {
+          result = if ok then result else { };
+          inherit gens where;
+          problems =
+            optional (!ok) "${where}: perInstance must return an attribute set, got ${describe result}"
+            ++ optionals ok (unknownKeys where [ "vars" "nixosModule" "darwinModule" ] result)
+            ++ optional (ok && !isAttrs (result.vars or { })) "${where}: vars must be an attribute set, got ${describe result.vars}"
+            ++ optionals (isAttrs (result.vars or null)) (unknownKeys "${where}, vars" [ "generators" ] result.vars)
+            ++ optional (!isAttrs (vars.generators or { })) "${where}: vars.generators must be an attribute set, got ${describe vars.generators}"
+            ++ map (g: "${where}: vars.generators.${g} must be an attribute set, got ${describe gens.${g}}")
+              (filter (g: !isAttrs gens.${g}) (attrNames gens));
+        };
+      membershipsOf = groupBy (r: r.machine) memberships;
+      contributionsOf = m: map contribution (membershipsOf.${m} or [ ]);
+
+      # The nixosModule / darwinModule the machine's services give it, for its configuration.
+      modulesOf = m: class:
+        concatMap
+          (c: optional (c.result ? "${class}Module") {
+            _file = "fleet: ${c.where}";
+            imports = [ c.result."${class}Module" ];
+          })
+          (contributionsOf m);
+
       # One machine's generators → { gens = name → contract generator; problems; }.
       # Problems of attrset declarations are reported once (below), not per machine.
       generatorsOf = m:
@@ -630,12 +704,31 @@ let
             else if isAttrs decl then
               optional (appliesTo arg decl) { name = g; inherit (staticGens.${g}.${cls}) value; problems = [ ]; }
             else [ ];
-          entries = concatMap one (attrNames decls);
+          declared = concatMap one (attrNames decls);
+          # generators the machine's services give it
+          contributions = contributionsOf m;
+          served = concatMap
+            (c: map
+              (g:
+                let n = normalizeGenerator runtime cls g c.gens.${g}; in
+                { name = g; inherit (n) value; inherit (c) where; problems = n.problems; })
+              (filter (g: isAttrs c.gens.${g}) (attrNames c.gens)))
+            contributions;
+          byName = groupBy (e: e.name) served;
+          servedProblems = concatMap (c: c.problems) contributions
+            ++ concatMap
+              (g:
+                let es = byName.${g}; in
+                optional (decls ? ${g}) "generator ${quote g}: declared in fleet.generators and by ${(head es).where}"
+                ++ optional (any (e: toJSON e.value != toJSON (head es).value) es)
+                  "generator ${quote g}: given differently by ${concatStringsSep " and by " (uniqueStrings (map (e: e.where) es))}")
+              (attrNames byName);
+          entries = declared ++ concatMap (g: optional (!(decls ? ${g})) (head byName.${g})) (attrNames byName);
           gens = listToAttrs (map (e: { inherit (e) name value; }) (filter (e: e.value != null) entries));
         in
         {
           inherit gens;
-          problems = concatMap (e: e.problems) entries ++ dependencyProblems decls gens;
+          problems = concatMap (e: e.problems) entries ++ servedProblems ++ dependencyProblems (decls // byName) gens;
         };
 
       perMachine = genAttrs (attrNames machineValues) generatorsOf;
@@ -647,6 +740,8 @@ let
         ++ concatMap (m: combined.${m}.problems ++ normalized.${m}.problems) (attrNames combined)
         ++ optional (!isString name) "fleet: name must be a string, got ${describe name}"
         ++ concatMap (i: resolvedInstances.${i}.problems) (attrNames resolvedInstances)
+        ++ serviceProblems
+        ++ optional (!isAttrs services) "services: must be an attribute set of service modules, got ${describe services}"
         # attrset declarations are checked once, whether or not any machine gets them
         ++ concatMap (g: staticGens.${g}.nixos.problems ++ restrictionProblems machineValues tagIndex g decls.${g}) (attrNames staticGens)
         ++ map (g: "generator ${quote g}: must be an attribute set or a function of the machine, got ${describe decls.${g}}")
@@ -691,7 +786,7 @@ let
         overlays = [ ];
         problems = uniqueStrings problems;
       };
-      inherit problemsOf whyNot;
+      inherit problemsOf whyNot modulesOf;
       generatorNames = attrNames decls;
     };
 

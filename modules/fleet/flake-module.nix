@@ -23,7 +23,7 @@
 #
 # Everything is checked by _lib.nix (problems end up in flake.fleet.problems); the types
 # here only catch what the module system can catch early. docs/contract.md has the rest.
-{ lib, config, self, ... }:
+{ lib, config, self, inputs, ... }:
 let
   inherit (lib) mkOption types literalExpression literalMD;
   fleetLib = import ./_lib.nix;
@@ -102,7 +102,7 @@ let
   });
 
   analysis = fleetLib.analyse {
-    inherit (cfg) name instances generators runtime inventoryFile machines;
+    inherit (cfg) name instances generators runtime inventoryFile machines services;
     toplevelFor = name: m:
       if m.machineClass == "darwin"
       then "darwinConfigurations.${name}.system"
@@ -118,6 +118,30 @@ let
     fleet.flake = self;
     fleet.analysis = analysis;
   };
+
+  # flake.modules.<class>."fleet/<machine>": everything fleet gives that machine: the
+  # machine module, its name, and the modules of the service roles it has.
+  machinesOf = class: lib.filterAttrs (_: m: m.machineClass == class) analysis.output.machines;
+  perMachineModules = class: lib.mapAttrs'
+    (name: _: lib.nameValuePair "fleet/${name}" {
+      _class = class;
+      key = "fleet/modules/fleet/flake-module.nix#flake.modules.${class}.fleet/${name}";
+      imports = [ (machineModuleFor class) ] ++ analysis.modulesOf name class;
+      fleet.machineName = name;
+    })
+    (machinesOf class);
+
+  # nixosConfigurations / darwinConfigurations: the host's module (flake.modules.<class>."hosts/<m>",
+  # what `fleet machines create` scaffolds) with fleet's.
+  configurationsOf = class: builder: lib.mapAttrs
+    (name: m: builder {
+      modules = [
+        config.flake.modules.${class}."fleet/${name}"
+        (config.flake.modules.${class}."hosts/${name}" or { })
+        { networking.hostName = lib.mkDefault name; nixpkgs.hostPlatform = lib.mkDefault m.system; }
+      ];
+    })
+    (machinesOf class);
 in
 {
   key = "fleet/modules/fleet/flake-module.nix";
@@ -145,12 +169,42 @@ in
       default = null;
       description = "Derivation whose bin/ holds sh and the tools that string scripts run with.";
     };
+    services = mkOption {
+      type = types.lazyAttrsOf types.raw;
+      default = { };
+      description = ''
+        Service modules, by the name instances give as module.name (clan's shape):
+        `roles.<r>.perInstance = { instanceName, roleName, settings, machine, roles }: { vars.generators; nixosModule; darwinModule; }`.
+        A member machine gets the role's generators and modules.
+      '';
+    };
+    configurations = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Build nixosConfigurations / darwinConfigurations for every fleet machine of that class (when fleet.nixpkgs / fleet.nix-darwin is set).";
+    };
+    nixpkgs = mkOption {
+      type = types.nullOr types.raw;
+      default = inputs.nixpkgs or null;
+      defaultText = literalExpression "inputs.nixpkgs or null";
+      description = "The nixpkgs flake whose lib.nixosSystem builds the NixOS machines.";
+    };
+    nix-darwin = mkOption {
+      type = types.nullOr types.raw;
+      default = inputs.nix-darwin or inputs.darwin or null;
+      defaultText = literalExpression "inputs.nix-darwin or inputs.darwin or null";
+      description = "The nix-darwin flake whose lib.darwinSystem builds the darwin machines.";
+    };
   };
 
   config.flake = {
     fleet = analysis.output;
     # Import into each machine: exposes config.fleet.vars.* read-only.
-    modules.nixos.fleet = machineModuleFor "nixos";
-    modules.darwin.fleet = machineModuleFor "darwin";
+    modules.nixos = { fleet = machineModuleFor "nixos"; } // perMachineModules "nixos";
+    modules.darwin = { fleet = machineModuleFor "darwin"; } // perMachineModules "darwin";
+    nixosConfigurations = lib.mkIf (cfg.configurations && cfg.nixpkgs != null)
+      (configurationsOf "nixos" cfg.nixpkgs.lib.nixosSystem);
+    darwinConfigurations = lib.mkIf (cfg.configurations && cfg.nix-darwin != null)
+      (configurationsOf "darwin" cfg.nix-darwin.lib.darwinSystem);
   };
 }

@@ -94,7 +94,7 @@ check "role members from a list and an attribute set in two files merge" test "$
 check "roles.<r>.tags.<t>.settings, on an automatic tag" test "$(json 'json.dumps(d["roles"]["peer"]["machineSettings"]["stibnite"], sort_keys=True)')" = '{"mobile": true, "port": 9993}'
 check "machine settings over role settings" test "$(json 'd["roles"]["peer"]["machineSettings"]["electrum"]["port"]')" = 9994
 ev fleet.machines.stibnite.generators
-check "a generator restricted to an automatic tag" test "$(json '",".join(sorted(d))')" = "darwin-only,greeting,root-password"
+check "a generator restricted to an automatic tag" test "$(json '",".join(sorted(d))')" = "darwin-only,greeting,root-password,zerotier-identity"
 ev fleet.machines.cinnabar.generators.root-password.files
 check "a persisted prompt is a file too" test "$(json '",".join(sorted(d))')" = "hash,password"
 ev standIn.cinnabar.clan.core.vars.generators.ssh-host-key.files.key.path
@@ -106,6 +106,19 @@ ev fleet.machines.cinnabar.generators.greeting.script
 check "runtimeInputs: the script realises" sh -c "nix-store --realise \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"drv\"])' '$T/run.out') >'$T/script-path'"
 mkdir -p "$T/g-out"
 check "runtimeInputs: on the script's PATH, under env -i" sh -c "env -i out='$T/g-out' \$(cat '$T/script-path') && grep -qx 'hello from greet' '$T/g-out/g'"
+
+# --- items 6 and 7: services configure their members; fleet builds the configurations -------
+ev fleet.machines.electrum.generators
+check "a service role's generators reach its members" sh -c "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert \"zerotier-identity\" in d' '$T/run.out'"
+ev standIn.electrum.environment.etc
+check "a service role's nixosModule is in the member's configuration, with its settings and the roles" \
+	test "$(json 'd["zerotier/zerotier"]')" = "port 9994; peers cinnabar,electrum,stibnite; identity /run/secrets/zerotier-identity.identity-secret"
+ev standIn.stibnite.environment.etc
+check "…and its darwinModule in a darwin member's" test "$(json 'd["zerotier/zerotier"]')" = "darwin, mobile true"
+ev standIn.cinnabar.nixpkgs.hostPlatform
+check "nixosConfigurations built from hosts/<m> and fleet's modules: hostPlatform" grep -qx '"x86_64-linux"' "$T/run.out"
+ev fleet.machines.cinnabar.toplevel
+check "…at the toplevel fleet builds" grep -qx '"nixosConfigurations.cinnabar.config.system.build.toplevel"' "$T/run.out"
 
 # --- item 3: file semantics ------------------------------------------------------------------
 ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.path
