@@ -507,6 +507,8 @@ let
     let
       names = attrNames gens;
       known = d: gens ? ${d};
+      # "<machine>/<generator>": another machine's generator, checked by crossProblems
+      local = d: !(isCross d);
       depsOf = g: filter known gens.${g}.dependencies;
       missing = concatMap
         (g: map
@@ -514,7 +516,7 @@ let
             if declared ? ${d}
             then "generator ${quote g}: depends on ${quote d}, which does not apply to this machine"
             else "generator ${quote g}: depends on ${quote d}, which is not a declared generator")
-          (filter (d: !known d) gens.${g}.dependencies))
+          (filter (d: local d && !known d) gens.${g}.dependencies))
         names;
       # g is on a cycle iff g is reachable from its own dependencies
       reachableFrom = g: map (x: x.key) (genericClosure {
@@ -529,6 +531,40 @@ let
         (filter (g: gens.${g}.share == true) names);
     in
     missing ++ sharedOnPerMachine ++ optional (onCycle != [ ]) "generators ${quoteAll onCycle}: dependency cycle";
+
+  isCross = d: match "[^/]+/[^/]+" d != null;
+  splitCross = d: let parts = match "([^/]+)/([^/]+)" d; in { machine = head parts; generator = elemAt parts 1; };
+
+  # Dependencies on other machines' generators ("<m>/<g>", read as $in/<m>/<g>/<f>): the
+  # machine has that generator; $in/<x> is not both a machine and a local dependency; no
+  # cycle through machines. → [ { msg; machine; } ]
+  crossProblems = machineGens:
+    let
+      edges = concatMap
+        (m: concatMap
+          (g: map (d: { inherit m g d; } // splitCross d) (filter isCross machineGens.${m}.${g}.dependencies))
+          (attrNames machineGens.${m}))
+        (attrNames machineGens);
+      bad = e:
+        let p = "generator ${quote e.g}: depends on ${quote e.d}"; in
+        if !(machineGens ? ${e.machine}) then [ "${p}, but there is no machine ${quote e.machine}" ]
+        else if !(machineGens.${e.machine} ? ${e.generator}) then [ "${p}, but machine ${quote e.machine} does not have generator ${quote e.generator}" ]
+        else optional (elem e.machine machineGens.${e.m}.${e.g}.dependencies)
+          "${p} and on ${quote e.machine}: $in/${e.machine} cannot be both a machine and a generator";
+      # a node is "<m>/<g>"; its edges: local dependencies on the same machine, cross ones
+      nodeDeps = key:
+        let n = splitCross key; gens = machineGens.${n.machine} or { }; in
+        if !(gens ? ${n.generator}) then [ ]
+        else map (d: if isCross d then d else "${n.machine}/${d}") gens.${n.generator}.dependencies;
+      starts = uniqueStrings (map (e: "${e.m}/${e.g}") edges);
+      reachable = k: map (x: x.key) (genericClosure {
+        startSet = map (d: { key = d; }) (nodeDeps k);
+        operator = x: map (d: { key = d; }) (nodeDeps x.key);
+      });
+      onCycle = filter (k: elem k (reachable k)) starts;
+    in
+    concatMap (e: map (msg: { inherit msg; machine = e.m; }) (bad e)) edges
+    ++ optional (onCycle != [ ]) { msg = "generators ${quoteAll onCycle}: dependency cycle across machines"; machine = (splitCross (head onCycle)).machine; };
 
   # Shared generators are generated once for the whole fleet, so every machine must
   # declare them the same way (what is generated: script, prompts, files, dependencies).
@@ -734,6 +770,7 @@ let
       perMachine = genAttrs (attrNames machineValues) generatorsOf;
 
       machineGens = mapAttrs (_: x: x.gens) perMachine;
+      crossRecords = crossProblems machineGens;
 
       problems =
         inventory.problems
@@ -746,13 +783,15 @@ let
         ++ concatMap (g: staticGens.${g}.nixos.problems ++ restrictionProblems machineValues tagIndex g decls.${g}) (attrNames staticGens)
         ++ map (g: "generator ${quote g}: must be an attribute set or a function of the machine, got ${describe decls.${g}}")
           (filter (g: !(isAttrs decls.${g} || isFunction decls.${g})) (attrNames decls))
-        ++ foldMachineProblems (concatMap (m: map (msg: { inherit msg; machine = m; }) perMachine.${m}.problems) (attrNames perMachine))
+        ++ foldMachineProblems (concatMap (m: map (msg: { inherit msg; machine = m; }) perMachine.${m}.problems) (attrNames perMachine)
+             ++ crossRecords)
         ++ sharedProblems machineGens;
 
       # where a machine is named: its own declaration, its generators, shared ones it has
       problemsOf = m:
         optionals (combined ? ${m}) (combined.${m}.problems ++ normalized.${m}.problems)
         ++ optionals (perMachine ? ${m}) perMachine.${m}.problems
+        ++ map (r: r.msg) (filter (r: r.machine == m) crossRecords)
         ++ filter (msg: match ".*machines? .*\"${m}\".*" msg != null) (sharedProblems machineGens);
 
       whyNot = m: g:

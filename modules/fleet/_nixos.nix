@@ -22,8 +22,9 @@ let
   fleet = cfg.flake.fleet;
   machine = fleet.machines.${name} or null;
 
-  # Layout written by `fleet vars generate` (docs/contract.md, "vars/ layout").
-  exposeFile = g: gen: f: file:
+  # Layout written by `fleet vars generate` (docs/contract.md, "vars/ layout"), for the
+  # files of machine `name`'s generator g.
+  exposeFileOf = name: g: gen: f: file:
     let
       dir = if gen.share then "vars/shared/${g}/${f}" else "vars/per-machine/${name}/${g}/${f}";
       stored = "${cfg.flake}/${dir}/${if file.secret then "secret" else "value"}";
@@ -43,9 +44,13 @@ let
         else notYet;
     };
 
-  exposeGenerator = g: gen: gen // { files = lib.mapAttrs (exposeFile g gen) gen.files; };
+  exposeGeneratorOf = name: g: gen: gen // { files = lib.mapAttrs (exposeFileOf name g gen) gen.files; };
 
-  own = if machine == null then { } else lib.mapAttrs exposeGenerator machine.generators;
+  own = if machine == null then { } else lib.mapAttrs (exposeGeneratorOf name) machine.generators;
+
+  # every machine's generators, the same way: their public values are readable here
+  # (a secret's path is where it lives on that machine)
+  machines = lib.mapAttrs (m: mv: { generators = lib.mapAttrs (exposeGeneratorOf m) mv.generators; }) fleet.machines;
 
   # Generators declared for the fleet that this machine does not have: asking for one
   # says why (its machines, tags, roles) instead of "attribute missing".
@@ -97,6 +102,13 @@ in
       default = own // explained;
       defaultText = literalMD "this machine's generators from `flake.fleet`, with `path`, `value` and `exists` on each file";
       description = "This machine's generators from flake.fleet, read-only (a definition fails an assertion naming its file): generators are declared at flake level (fleet.generators).";
+    };
+    vars.machines = mkOption {
+      type = types.lazyAttrsOf types.raw;
+      readOnly = true;
+      default = machines;
+      defaultText = literalMD "every fleet machine's generators, as in `fleet.vars.generators`";
+      description = "Every machine's generators (fleet.vars.machines.<m>.generators.<g>.files.<f>), for reading other machines' public values.";
     };
   };
 

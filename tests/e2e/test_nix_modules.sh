@@ -120,6 +120,45 @@ check "nixosConfigurations built from hosts/<m> and fleet's modules: hostPlatfor
 ev fleet.machines.cinnabar.toplevel
 check "…at the toplevel fleet builds" grep -qx '"nixosConfigurations.cinnabar.config.system.build.toplevel"' "$T/run.out"
 
+# --- item 5: vars across machines (zerotier-shaped) -------------------------------------------
+# gen MACHINE GEN: what `fleet vars generate` does by the contract ("Running a generator"),
+# public files only: $in/<dep>/<file> from vars/, run under env -i, outputs into vars/.
+gen() {
+	local m=$1 g=$2 w="$T/gen-$1-$2" drv script d dm dg f
+	mkdir -p "$w/out" "$w/in" "$w/prompts"
+	drv=$(nix eval --raw ".#fleet.machines.$m.generators.$g.script.drv") &&
+		script=$(nix-store --realise "$drv" 2>/dev/null) || return 1
+	for d in $(nix eval --json ".#fleet.machines.$m.generators.$g.dependencies" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do
+		case $d in */*) dm=${d%/*} dg=${d#*/} ;; *) dm=$m dg=$d ;; esac
+		mkdir -p "$w/in/$d"
+		for f in vars/per-machine/"$dm"/"$dg"/*/value; do
+			cp "$f" "$w/in/$d/$(basename "$(dirname "$f")")"
+		done
+	done
+	env -i out="$w/out" in="$w/in" prompts="$w/prompts" "$script" || return 1
+	for f in "$w/out"/*; do
+		mkdir -p "vars/per-machine/$m/$g/$(basename "$f")"
+		if [ "$(nix eval --json ".#fleet.machines.$m.generators.$g.files.\"$(basename "$f")\".secret")" = true ]; then
+			echo "(encrypted)" >"vars/per-machine/$m/$g/$(basename "$f")/secret"
+		else
+			cp "$f" "vars/per-machine/$m/$g/$(basename "$f")/value"
+		fi
+	done
+}
+ev fleet.machines.cinnabar.generators.zerotier-authorized.dependencies
+check "the controller's generator depends on every peer's identity" test "$(json '",".join(d)')" = "cinnabar/zerotier-identity,electrum/zerotier-identity,stibnite/zerotier-identity"
+for p in cinnabar electrum stibnite; do
+	check "generate $p's zerotier-identity" gen "$p" zerotier-identity
+done
+git add -A && git commit -q -m "peers' vars"
+check "generate the controller's authorisation list from the peers' files (\$in/<peer>/<gen>/<file>)" gen cinnabar zerotier-authorized
+check "…it holds each peer's member id" test "$(cat vars/per-machine/cinnabar/zerotier-authorized/members/value)" = "$(printf 'member-cinnabar\nmember-electrum\nmember-stibnite')"
+git add -A && git commit -q -m "controller's vars"
+ev 'standIn.cinnabar.environment.etc."zerotier/authorized"'
+check "the controller's configuration reads the peers' public values (fleet.vars.machines)" test "$(json 'd')" = "$(printf 'member-cinnabar\nmember-electrum\nmember-stibnite\n')"
+ev standIn.electrum.fleet.vars.generators.zerotier-identity.files.identity-secret.exists
+check "a generated secret: .exists" grep -qx true "$T/run.out"
+
 # --- item 3: file semantics ------------------------------------------------------------------
 ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.path
 check "a secret's path: /run/secrets/<g>.<f>" grep -qx '"/run/secrets/ssh-host-key.key"' "$T/run.out"

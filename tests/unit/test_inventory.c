@@ -219,6 +219,30 @@ static void test_contract_errors(void **state)
 	fl_inventory_free(&inv);
 }
 
+/* Schema 1 as issue 11 left it: a dependency may name another machine's generator
+ * ("<machine>/<generator>"), read as any other dependency string. */
+static void test_contract_cross_machine_dependency(void **state)
+{
+	(void)state;
+	static const char json[] =
+	    "{\"schemaVersion\":1,\"machines\":{\"ctl\":{\"machineClass\":\"nixos\","
+	    "\"system\":\"x86_64-linux\",\"generators\":{\"authorized\":{\"dependencies\":["
+	    "\"peer1/zerotier-identity\",\"zerotier-network\"],\"files\":{\"members\":{"
+	    "\"secret\":false}}}}},\"peer1\":{\"machineClass\":\"nixos\",\"system\":"
+	    "\"x86_64-linux\"}}}";
+	struct fl_inventory inv;
+	assert_int_equal(fl_inventory_parse(json, strlen(json), &inv), 0);
+	const struct fl_machine *m = fl_inventory_machine(&inv, "ctl");
+	assert_non_null(m);
+	assert_int_equal(m->ngenerators, 1);
+	assert_int_equal(m->generators[0].dependencies.n, 2);
+	assert_string_equal(m->generators[0].dependencies.v[0], "peer1/zerotier-identity");
+	assert_string_equal(m->generators[0].dependencies.v[1], "zerotier-network");
+	assert_int_equal(m->generators[0].files[0].secret, 0);
+	assert_int_equal(inv.problems.n, 0);
+	fl_inventory_free(&inv);
+}
+
 static void test_snapshot_round_trip(void **state)
 {
 	(void)state;
@@ -324,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_trim_error),
 	    cmocka_unit_test(test_contract_good),
 	    cmocka_unit_test(test_contract_errors),
+	    cmocka_unit_test(test_contract_cross_machine_dependency),
 	    cmocka_unit_test(test_snapshot_round_trip),
 	    cmocka_unit_test(test_skipped_generators_checked_later),
 	};
