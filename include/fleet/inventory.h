@@ -39,7 +39,9 @@ struct fl_generator {
 	size_t nprompts;
 	struct fl_gen_file *files;
 	size_t nfiles;
-	char *script_drv, *script_path;
+	/* script.id identifies the script whatever the system (drift); drv and path are
+	 * null when the runtime is per-system (the scripts are in fleetScripts.<system>) */
+	char *script_id, *script_drv, *script_path;
 };
 
 struct fl_machine {

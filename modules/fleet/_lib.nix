@@ -154,7 +154,8 @@ let
   # script: a derivation (an executable file), a string of shell code, or a path to a
   # file of shell code. → { drv = derivation or null; problems = [ … ]; }
   mkScript = runtime: inputs: prefix: gname: script:
-    if isDerivation script then { drv = script; problems = optional (inputs != [ ]) "${prefix}: runtimeInputs only apply to a script given as shell code (a derivation sets its own PATH)"; }
+    if isFunction script then { drv = null; problems = [ "${prefix}: script is a function of the system, but no system is known (runtime is a function and scriptSystems is empty)" ]; }
+    else if isDerivation script then { drv = script; problems = optional (inputs != [ ]) "${prefix}: runtimeInputs only apply to a script given as shell code (a derivation sets its own PATH)"; }
     else if isString script || isPath script then
       if runtime == null
       then { drv = null; problems = [ "${prefix}: script is shell code, but mkFleet was given no `runtime` to run it with" ]; }
@@ -434,7 +435,10 @@ let
 
   # One generator declaration (an attrset) → { value = <contract generator>; problems; }.
   # Problems here do not depend on the machine beyond its machineClass.
-  normalizeGenerator = runtime: machineClass: gname: spec:
+  # `rt` says what scripts run with: { perSystem; ref; for = system: runtime-or-null; }
+  # (see mkRuntime). The output's script has an `id` that does not depend on the system;
+  # `scriptFor system` (not printed) is the script built for that system.
+  normalizeGenerator = rt: machineClass: gname: spec:
     let
       p = "generator ${quote gname}";
       promptDecls = if isAttrs (spec.prompts or { }) then spec.prompts or { } else { };
@@ -444,9 +448,27 @@ let
       persisted = filter (n: isAttrs promptDecls.${n} && promptDecls.${n}.persist or false == true) (attrNames promptDecls);
       fileDecls = genAttrs persisted (_: { }) // (if isAttrs (spec.files or { }) then spec.files or { } else { });
       files = normalizeAll (normalizeFile machineClass p) fileDecls;
-      runtimeInputs = spec.runtimeInputs or [ ];
-      goodInputs = isList runtimeInputs && all isDerivation runtimeInputs;
-      script = mkScript runtime (if goodInputs then runtimeInputs else [ ]) p gname (spec.script or null);
+      # runtimeInputs and script may be functions of the system
+      forSystem = v: system: if isFunction v then (if system == null then null else v system) else v;
+      inputsFor = system: forSystem (spec.runtimeInputs or [ ]) system;
+      isInputs = i: isList i && all isDerivation i;
+      runtimeInputs = inputsFor rt.ref;
+      goodInputs = isInputs runtimeInputs || (runtimeInputs == null && rt.ref == null);
+      scriptFor = system:
+        let i = inputsFor system; in
+        mkScript (rt.for system) (if isInputs i then i else [ ]) p gname (forSystem (spec.script or null) system);
+      script = scriptFor rt.ref;
+      scriptValue = forSystem (spec.script or null) rt.ref;
+      # system-independent: shell code is identified by its text and its inputs' names,
+      # a derivation by its path (for the reference system)
+      scriptId =
+        if script.drv == null then null
+        else if isString scriptValue || isPath scriptValue
+        then hashString "sha256" (toJSON {
+          code = discard (if isPath scriptValue then readFile scriptValue else scriptValue);
+          inputs = map (d: d.name) (if isInputs runtimeInputs then runtimeInputs else [ ]);
+        })
+        else hashString "sha256" (discard script.drv.drvPath);
       validation = spec.validation or null;
       validationFunctions = functionPaths "validation" validation;
       dependencies = if isStringList (spec.dependencies or [ ]) then spec.dependencies or [ ] else [ ];
@@ -461,12 +483,17 @@ let
           else hashString "sha256" (discard (toJSON validation));
         prompts = prompts.value;
         files = files.value;
-        # toJSON would turn a derivation into its outPath: expose both paths as plain strings
+        # toJSON would turn a derivation into its outPath: expose both paths as plain
+        # strings; with a per-system runtime they are in scriptsFor <system> instead
         script = if script.drv == null then null else {
-          drv = discard script.drv.drvPath;
-          path = discard "${script.drv}";
+          id = scriptId;
+          drv = if rt.perSystem then null else discard script.drv.drvPath;
+          path = if rt.perSystem then null else discard "${script.drv}";
         };
       };
+      inherit scriptFor scriptId;
+      # dependencies on other machines' generators (computed once per declaration)
+      crossDeps = filter isCross dependencies;
       problems =
         optional (!matches generatorNameRe gname) "${p}: name must match ^${generatorNameRe}$"
         ++ unknownKeys p generatorKeys spec
@@ -516,7 +543,7 @@ let
             if declared ? ${d}
             then "generator ${quote g}: depends on ${quote d}, which does not apply to this machine"
             else "generator ${quote g}: depends on ${quote d}, which is not a declared generator")
-          (filter (d: local d && !known d) gens.${g}.dependencies))
+          (filter (d: !known d && local d) gens.${g}.dependencies))
         names;
       # g is on a cycle iff g is reachable from its own dependencies
       reachableFrom = g: map (x: x.key) (genericClosure {
@@ -538,13 +565,9 @@ let
   # Dependencies on other machines' generators ("<m>/<g>", read as $in/<m>/<g>/<f>): the
   # machine has that generator; $in/<x> is not both a machine and a local dependency; no
   # cycle through machines. → [ { msg; machine; } ]
-  crossProblems = machineGens:
+  crossProblems = machineGens: crossOf:
     let
-      edges = concatMap
-        (m: concatMap
-          (g: map (d: { inherit m g d; } // splitCross d) (filter isCross machineGens.${m}.${g}.dependencies))
-          (attrNames machineGens.${m}))
-        (attrNames machineGens);
+      edges = concatMap (m: map (x: { inherit m; inherit (x) g d; } // splitCross x.d) (crossOf m)) (attrNames machineGens);
       bad = e:
         let p = "generator ${quote e.g}: depends on ${quote e.d}"; in
         if !(machineGens ? ${e.machine}) then [ "${p}, but there is no machine ${quote e.machine}" ]
@@ -589,7 +612,7 @@ let
 
   # ---------------------------------------------------------------- mkFleet
 
-  # analyse args → { output; problemsOf; whyNot; generatorNames; modulesOf; }: `output` is the `fleet` flake output
+  # analyse args → { output; problemsOf; whyNot; generatorNames; modulesOf; scriptsFor; }: `output` is the `fleet` flake output
   # (mkFleet); the two functions serve the NixOS/darwin module and are never printed:
   #   problemsOf <machine>       the problems that concern that machine (its warnings)
   #   whyNot <machine> <gen>     why the machine does not have that generator
@@ -601,11 +624,26 @@ let
     , instances ? { }
     , generators ? { }
     , runtime ? null
+    , scriptSystems ? null
     , services ? { }
     , toplevelFor ? defaultToplevelFor
     }:
     let
       inventory = readInventory inventoryFile;
+
+      # runtime: one derivation (scripts for its system only), or a function of the
+      # system (scripts for any of scriptSystems, see scriptsFor)
+      # (a functor counts: the module system's functionTo gives one)
+      perSystem = isFunction runtime || (isAttrs runtime && runtime ? __functor);
+      systems =
+        if scriptSystems != null then scriptSystems
+        else if isDerivation runtime then [ runtime.system ] else [ ];
+      rt = {
+        inherit perSystem;
+        ref = if perSystem then (if isStringList systems && systems != [ ] then head (sort (a: b: a < b) systems) else null)
+              else runtime.system or null;
+        for = system: if perSystem then (if system == null then null else runtime system) else runtime;
+      };
       combined = combineMachines (if isAttrs machines then machines else { }) inventory.machines;
       normalized = mapAttrs (n: c: normalizeMachine toplevelFor n c.value) combined;
       machineValues = mapAttrs (_: x: x.value) normalized;
@@ -630,8 +668,8 @@ let
       # input they use), so N machines share one script derivation.
       staticGens = mapAttrs
         (g: spec: {
-          nixos = normalizeGenerator runtime "nixos" g spec;
-          darwin = normalizeGenerator runtime "darwin" g spec;
+          nixos = normalizeGenerator rt "nixos" g spec;
+          darwin = normalizeGenerator rt "darwin" g spec;
         })
         (filterAttrs (_: isAttrs) decls);
 
@@ -732,13 +770,13 @@ let
                 problems = [ "generator ${quote g}: function must return an attribute set or null, got ${describe spec}" ];
               }]
               else optional (appliesTo arg spec) (
-                let n = normalizeGenerator runtime cls g spec; in {
+                let n = normalizeGenerator rt cls g spec; in {
                   name = g;
-                  inherit (n) value;
+                  inherit (n) value scriptFor crossDeps;
                   problems = n.problems ++ restrictionProblems machineValues tagIndex g spec;
                 })
             else if isAttrs decl then
-              optional (appliesTo arg decl) { name = g; inherit (staticGens.${g}.${cls}) value; problems = [ ]; }
+              optional (appliesTo arg decl) { name = g; inherit (staticGens.${g}.${cls}) value scriptFor crossDeps; problems = [ ]; }
             else [ ];
           declared = concatMap one (attrNames decls);
           # generators the machine's services give it
@@ -746,8 +784,8 @@ let
           served = concatMap
             (c: map
               (g:
-                let n = normalizeGenerator runtime cls g c.gens.${g}; in
-                { name = g; inherit (n) value; inherit (c) where; problems = n.problems; })
+                let n = normalizeGenerator rt cls g c.gens.${g}; in
+                { name = g; inherit (n) value scriptFor crossDeps; inherit (c) where; problems = n.problems; })
               (filter (g: isAttrs c.gens.${g}) (attrNames c.gens)))
             contributions;
           byName = groupBy (e: e.name) served;
@@ -760,17 +798,20 @@ let
                   "generator ${quote g}: given differently by ${concatStringsSep " and by " (uniqueStrings (map (e: e.where) es))}")
               (attrNames byName);
           entries = declared ++ concatMap (g: optional (!(decls ? ${g})) (head byName.${g})) (attrNames byName);
-          gens = listToAttrs (map (e: { inherit (e) name value; }) (filter (e: e.value != null) entries));
+          kept = filter (e: e.value != null) entries;
+          gens = listToAttrs (map (e: { inherit (e) name value; }) kept);
         in
         {
           inherit gens;
+          scripts = map (e: { id = e.value.script.id or null; inherit (e) scriptFor; }) kept;
+          cross = concatMap (e: map (d: { g = e.name; inherit d; }) e.crossDeps) kept;
           problems = concatMap (e: e.problems) entries ++ servedProblems ++ dependencyProblems (decls // byName) gens;
         };
 
       perMachine = genAttrs (attrNames machineValues) generatorsOf;
 
       machineGens = mapAttrs (_: x: x.gens) perMachine;
-      crossRecords = crossProblems machineGens;
+      crossRecords = crossProblems machineGens (m: perMachine.${m}.cross);
 
       problems =
         inventory.problems
@@ -779,6 +820,9 @@ let
         ++ concatMap (i: resolvedInstances.${i}.problems) (attrNames resolvedInstances)
         ++ serviceProblems
         ++ optional (!isAttrs services) "services: must be an attribute set of service modules, got ${describe services}"
+        ++ optional (!isStringList systems) "scriptSystems: must be a list of systems, got ${describe systems}"
+        ++ optional (perSystem && systems == [ ]) "runtime is a function of the system, but scriptSystems is empty: no system gets scripts"
+        ++ optional (runtime != null && !perSystem && !isDerivation runtime) "runtime: must be a derivation or a function of the system, got ${describe runtime}"
         # attrset declarations are checked once, whether or not any machine gets them
         ++ concatMap (g: staticGens.${g}.nixos.problems ++ restrictionProblems machineValues tagIndex g decls.${g}) (attrNames staticGens)
         ++ map (g: "generator ${quote g}: must be an attribute set or a function of the machine, got ${describe decls.${g}}")
@@ -820,12 +864,26 @@ let
       output = {
         schemaVersion = 1;
         meta = { inherit name; };
+        # the systems flake.fleetScripts has scripts for
+        scriptSystems = if isStringList systems then systems else [ ];
         machines = mapAttrs (m: v: v // { generators = machineGens.${m}; }) machineValues;
         instances = mapAttrs (_: i: i.value) resolvedInstances;
         overlays = [ ];
         problems = uniqueStrings problems;
       };
       inherit problemsOf whyNot modulesOf;
+
+      # scriptsFor <system>: script id → { drv; path; } of every generator of the fleet,
+      # built for that system (the flake-parts module's flake.fleetScripts.<system>)
+      scriptsFor = system: listToAttrs (concatMap
+        (m: concatMap
+          (x: optional (x.id != null) {
+            name = x.id;
+            value = let d = (x.scriptFor system).drv; in
+              if d == null then null else { drv = discard d.drvPath; path = discard "${d}"; };
+          })
+          perMachine.${m}.scripts)
+        (attrNames perMachine));
       generatorNames = attrNames decls;
     };
 

@@ -103,6 +103,10 @@ let
 
   analysis = fleetLib.analyse {
     inherit (cfg) name instances generators runtime inventoryFile machines services;
+    scriptSystems =
+      if cfg.scriptSystems != null then cfg.scriptSystems
+      else if lib.isFunction cfg.runtime then config.systems
+      else null;
     toplevelFor = name: m:
       if m.machineClass == "darwin"
       then "darwinConfigurations.${name}.system"
@@ -165,9 +169,20 @@ in
       description = "Flake-level vars generators (an attribute set, or a function of the machine returning one or null); never read from a NixOS/darwin configuration.";
     };
     runtime = mkOption {
-      type = types.nullOr types.package;
+      type = types.nullOr (types.either types.package (types.functionTo types.package));
       default = null;
-      description = "Derivation whose bin/ holds sh and the tools that string scripts run with.";
+      example = literalExpression ''system: withSystem system ({ pkgs, ... }: pkgs.buildEnv { name = "fleet-runtime"; paths = [ pkgs.bash pkgs.coreutils ]; })'';
+      description = ''
+        What string scripts run with: a derivation whose bin/ holds sh and the tools (scripts
+        for its system only), or a function of the system giving one (scripts for every
+        system of fleet.scriptSystems, in flake.fleetScripts.<system>).
+      '';
+    };
+    scriptSystems = mkOption {
+      type = types.nullOr (types.listOf types.str);
+      default = null;
+      defaultText = literalMD "`config.systems` when `fleet.runtime` is a function, else the runtime's system";
+      description = "The systems flake.fleetScripts has generator scripts for (the systems fleet runs on).";
     };
     services = mkOption {
       type = types.lazyAttrsOf types.raw;
@@ -199,6 +214,9 @@ in
 
   config.flake = {
     fleet = analysis.output;
+    # script id → { drv; path; } for each system fleet runs on: fleet evaluates and
+    # realises only its own system's
+    fleetScripts = lib.genAttrs analysis.output.scriptSystems analysis.scriptsFor;
     # Import into each machine: exposes config.fleet.vars.* read-only.
     modules.nixos = { fleet = machineModuleFor "nixos"; } // perMachineModules "nixos";
     modules.darwin = { fleet = machineModuleFor "darwin"; } // perMachineModules "darwin";

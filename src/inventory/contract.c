@@ -132,7 +132,8 @@ static int parse_generator(struct fl_jdoc *d, struct fl_generator *g, const char
 	const struct fl_jv *script = get_obj(obj, "script", path, &err);
 	if (err)
 		return -1;
-	if (script && (get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
+	if (script && (get_str(script, "id", path, 0, &g->script_id) < 0 ||
+	               get_str(script, "drv", path, 0, &g->script_drv) < 0 ||
 	               get_str(script, "path", path, 0, &g->script_path) < 0))
 		return -1;
 	const struct fl_jv *prompts = get_obj(obj, "prompts", path, &err);

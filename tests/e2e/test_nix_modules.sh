@@ -102,8 +102,27 @@ check "clan.core.vars.generators: a read-only alias" grep -qx '"/run/secrets/ssh
 ev failedAssertions.misplaced
 check "a generator declared in a system configuration: reported with its file" sh -c "grep -q 'clan.core.vars.generators is set in .*_misplaced.nix' '$T/run.out' && grep -q 'fleet.generators' '$T/run.out'"
 
+# --- item 4: scripts per system, identified whatever the system ------------------------------
+# drv_of MACHINE GEN [SYSTEM]: the script's .drv for SYSTEM (default x86_64-linux), found by
+# its system-independent id in fleetScripts.<system>
+drv_of() {
+	local id
+	id=$(nix eval --raw ".#fleet.machines.$1.generators.$2.script.id") &&
+		nix eval --raw ".#fleetScripts.${3:-x86_64-linux}.\"$id\".drv"
+}
+ev fleet.scriptSystems
+check "scripts exist for the flake's two systems" test "$(json '",".join(d)')" = "x86_64-linux,aarch64-darwin"
 ev fleet.machines.cinnabar.generators.greeting.script
-check "runtimeInputs: the script realises" sh -c "nix-store --realise \$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"drv\"])' '$T/run.out') >'$T/script-path'"
+check "with a per-system runtime, .#fleet holds the script's id only" test "$(json 'str(len(d["id"])) + str(d["drv"]) + str(d["path"])')" = "64NoneNone"
+run nix eval --json .#fleetScripts --apply 'builtins.mapAttrs (_: builtins.attrNames)'
+check "fleetScripts.<system>: the same ids for both systems" test "$(json 'd["x86_64-linux"] == d["aarch64-darwin"] and len(d["x86_64-linux"]) >= 5')" = True
+check "…one script for a generator every machine has the same way" test "$(json 'len(d["x86_64-linux"])')" = "$(nix eval --json .#fleet.machines --apply 'ms: builtins.length (builtins.attrNames (builtins.listToAttrs (builtins.concatMap (m: map (g: { name = g.script.id; value = 1; }) (builtins.attrValues m.generators)) (builtins.attrValues ms))))')"
+darwin_drv=$(drv_of cinnabar greeting aarch64-darwin)
+linux_drv=$(drv_of cinnabar greeting)
+check "…different derivations for the two systems" sh -c "[ -n '$darwin_drv' ] && [ -n '$linux_drv' ] && [ '$darwin_drv' != '$linux_drv' ]"
+check "…each for its system" sh -c "grep -q '\"aarch64-darwin\"' '$darwin_drv' && grep -q '\"x86_64-linux\"' '$linux_drv' && ! grep -q '\"aarch64-darwin\"' '$linux_drv'"
+check "runtimeInputs: the local system's script realises" sh -c "nix-store --realise '$linux_drv' >'$T/script-path'"
+check "…and the other system's is never built" sh -c "! nix-store --realise --dry-run '$darwin_drv' 2>&1 | grep -q 'paths will be fetched' && [ ! -e \"\$(nix-store -q --outputs '$darwin_drv')\" ]"
 mkdir -p "$T/g-out"
 check "runtimeInputs: on the script's PATH, under env -i" sh -c "env -i out='$T/g-out' \$(cat '$T/script-path') && grep -qx 'hello from greet' '$T/g-out/g'"
 
@@ -126,7 +145,7 @@ check "…at the toplevel fleet builds" grep -qx '"nixosConfigurations.cinnabar.
 gen() {
 	local m=$1 g=$2 w="$T/gen-$1-$2" drv script d dm dg f
 	mkdir -p "$w/out" "$w/in" "$w/prompts"
-	drv=$(nix eval --raw ".#fleet.machines.$m.generators.$g.script.drv") &&
+	drv=$(drv_of "$m" "$g") &&
 		script=$(nix-store --realise "$drv" 2>/dev/null) || return 1
 	for d in $(nix eval --json ".#fleet.machines.$m.generators.$g.dependencies" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do
 		case $d in */*) dm=${d%/*} dg=${d#*/} ;; *) dm=$m dg=$d ;; esac

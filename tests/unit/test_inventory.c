@@ -220,7 +220,8 @@ static void test_contract_errors(void **state)
 }
 
 /* Schema 1 as issue 11 left it: a dependency may name another machine's generator
- * ("<machine>/<generator>"), read as any other dependency string. */
+ * ("<machine>/<generator>"), read as any other dependency string; a script may have an
+ * id and no drv/path (a per-system runtime). */
 static void test_contract_cross_machine_dependency(void **state)
 {
 	(void)state;
@@ -228,7 +229,8 @@ static void test_contract_cross_machine_dependency(void **state)
 	    "{\"schemaVersion\":1,\"machines\":{\"ctl\":{\"machineClass\":\"nixos\","
 	    "\"system\":\"x86_64-linux\",\"generators\":{\"authorized\":{\"dependencies\":["
 	    "\"peer1/zerotier-identity\",\"zerotier-network\"],\"files\":{\"members\":{"
-	    "\"secret\":false}}}}},\"peer1\":{\"machineClass\":\"nixos\",\"system\":"
+	    "\"secret\":false}},\"script\":{\"id\":\"ab12\",\"drv\":null,\"path\":null}}}},"
+	    "\"peer1\":{\"machineClass\":\"nixos\",\"system\":"
 	    "\"x86_64-linux\"}}}";
 	struct fl_inventory inv;
 	assert_int_equal(fl_inventory_parse(json, strlen(json), &inv), 0);
@@ -239,6 +241,10 @@ static void test_contract_cross_machine_dependency(void **state)
 	assert_string_equal(m->generators[0].dependencies.v[0], "peer1/zerotier-identity");
 	assert_string_equal(m->generators[0].dependencies.v[1], "zerotier-network");
 	assert_int_equal(m->generators[0].files[0].secret, 0);
+	/* a per-system runtime: the id only; the scripts are in fleetScripts.<system> */
+	assert_string_equal(m->generators[0].script_id, "ab12");
+	assert_null(m->generators[0].script_drv);
+	assert_null(m->generators[0].script_path);
 	assert_int_equal(inv.problems.n, 0);
 	fl_inventory_free(&inv);
 }
