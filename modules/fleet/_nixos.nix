@@ -121,7 +121,9 @@ in
     description = "Read-only alias of fleet.vars.generators (the machine's own generators) for code written for clan; a definition fails an assertion naming its file.";
   };
 
-  config = {
+  # assertions and warnings are NixOS's and nix-darwin's; a stand-in configuration
+  # (lib.evalModules in tests) may lack them
+  config = lib.optionalAttrs (options ? assertions) {
     assertions = [
       {
         assertion = machine != null;
@@ -138,6 +140,7 @@ in
         { what = "clan.core.vars.generators"; opt = options.clan.core.vars.generators; }
         { what = "fleet.vars.generators"; opt = options.fleet.vars.generators; }
       ];
+  } // lib.optionalAttrs (options ? warnings) {
     # problems naming this machine show up in nixos-rebuild / darwin-rebuild
     warnings = lib.optionals (machine != null) (map (p: "fleet: ${p}") (cfg.analysis.problemsOf name));
   };

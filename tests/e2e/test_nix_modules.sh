@@ -211,5 +211,25 @@ ev standIn.electrum.warnings
 check "a problem of electrum is a warning of electrum's system" grep -q 'fleet: generator \\"api\\", file \\"t\\": mode' "$T/run.out"
 ev standIn.cinnabar.warnings
 check "…and not of cinnabar's" test "$(json 'len(d)')" = 0
+cat >"$T/standalone.nix" <<NIX
+# nixosModules.default on its own (no flake-parts): fleet.flake set by hand; no warnings
+# option declared at all (a stand-in may lack it)
+let
+  flake = builtins.getFlake "$T/fm";
+  lib = flake.inputs.nixpkgs-lib.lib;
+  eval = name: extra: (lib.evalModules { class = "nixos"; modules = [
+    flake.inputs.fleet.nixosModules.default
+    { options.networking.hostName = lib.mkOption { }; config.networking.hostName = name; config.fleet.flake = flake; }
+  ] ++ extra; }).config;
+  warn = { options.warnings = lib.mkOption { default = [ ]; }; };
+in
+{
+  electrum = (eval "electrum" [ warn ]).warnings;
+  cinnabar = (eval "cinnabar" [ warn ]).warnings;
+  noWarningsOption = (eval "electrum" [ ]).fleet.vars.generators.zerotier-identity.files.identity-public.exists;
+}
+NIX
+run nix eval --json --impure --file "$T/standalone.nix"
+check "nixosModules.default alone: electrum's problem found by its name" sh -c "[ $RC = 0 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"electrum\"]) == 1 and \"(machine electrum)\" in d[\"electrum\"][0] and d[\"cinnabar\"] == [] and d[\"noWarningsOption\"] is True' '$T/run.out'"
 
 finish
