@@ -79,10 +79,12 @@ in
   flakeParts = undocumented fp.options.fleet;
   nixos = undocumented nx.options.fleet ++ undocumented nx.options.clan;
   count = builtins.length (docs fp.options.fleet ++ docs nx.options.fleet);
+  # every default renders in documentation (a computed one through its defaultText)
+  defaults = builtins.toJSON (map (x: x.default or null) (docs fp.options.fleet ++ docs nx.options.fleet ++ docs nx.options.clan));
 }
 NIX
 run nix eval --json --impure --file "$T/options.nix"
-check "options: all described (flake-parts and NixOS modules)" sh -c "[ $RC = 0 ] && [ \"\$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d[\"flakeParts\"]) + len(d[\"nixos\"]), d[\"count\"] > 20)' '$T/run.out')\" = '0 True' ]"
+check "options: all described (flake-parts and NixOS modules)" sh -c "[ $RC = 0 ] && [ \"\$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d[\"flakeParts\"]) + len(d[\"nixos\"]), d[\"count\"] > 20 and len(d[\"defaults\"]) > 100)' '$T/run.out')\" = '0 True' ]"
 [ "$RC" = 0 ] || cat "$T/run.err"
 run nix eval --impure --expr "let f = builtins.getFlake \"$T/fm\"; lib = f.inputs.nixpkgs-lib.lib; in (lib.evalModules { class = \"darwin\"; modules = [ f.modules.nixos.fleet ]; }).config"
 check "a NixOS module imported into a darwin configuration: refused by _class" sh -c "[ $RC != 0 ] && grep -q 'nixos' '$T/run.err'"
