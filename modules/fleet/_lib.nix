@@ -741,6 +741,10 @@ let
               (filter (g: !isAttrs gens.${g}) (attrNames gens));
         };
       membershipsOf = groupBy (r: r.machine) memberships;
+      # generator name → where services give it: [ { where; machine; } ] (for whyNot)
+      servedBy = groupBy (x: x.g) (concatMap
+        (m: concatMap (c: map (g: { inherit g; inherit (c) where; machine = m; }) (attrNames c.gens)) (contributionsOf m))
+        (attrNames membershipsOf));
       contributionsOf = m: map contribution (membershipsOf.${m} or [ ]);
 
       # The nixosModule / darwinModule the machine's services give it, for its configuration.
@@ -852,8 +856,11 @@ let
               ++ optional (x ? tags) "tags ${quoteAll (namesOf x.tags)}")}";
         in
         if !(machineValues ? ${m}) then "${quote m} is not a machine of this fleet"
-        else if !(decls ? ${g}) then "no generator ${quote g} is declared (fleet.generators.${g}); declared: ${quoteAll (attrNames decls)}"
         else if machineGens.${m} ? ${g} then "${described} has generator ${quote g}"
+        else if !(decls ? ${g}) && servedBy ? ${g} then
+          "generator ${quote g} comes from ${concatStringsSep " and " (uniqueStrings (map (x: x.where) servedBy.${g}))}, "
+          + "which gives it to ${quoteAll (uniqueStrings (map (x: x.machine) servedBy.${g}))}; ${described} is not a member there"
+        else if !(decls ? ${g}) then "no generator ${quote g} is declared (fleet.generators.${g}); declared: ${quoteAll (attrNames decls)}"
         else if isFunction decl then
           if spec == null then "fleet.generators.${g} returns null for ${described}"
           else if isAttrs spec then "fleet.generators.${g} does not apply to ${described}: ${restriction spec}"
@@ -884,7 +891,7 @@ let
           })
           perMachine.${m}.scripts)
         (attrNames perMachine));
-      generatorNames = attrNames decls;
+      generatorNames = uniqueStrings (attrNames decls ++ attrNames servedBy);
     };
 
   mkFleet = args: (analyse args).output;

@@ -193,6 +193,8 @@ ev standIn.cinnabar.fleet.vars.generators.ssh-host-key.files.key.value
 check "a secret's .value: refused, pointing at .path" sh -c "[ $RC != 0 ] && grep -q 'is a secret' '$T/run.err'"
 ev standIn.stibnite.fleet.vars.generators.ssh-host-key
 check "a generator the machine does not have: says why" sh -c "[ $RC != 0 ] && grep -q 'returns null for machine \"stibnite\" (darwin; tags: \"workstation\"; roles: zerotier/peer)' '$T/run.err'"
+ev standIn.electrum.fleet.vars.generators.zerotier-authorized
+check "…a service role's: says which role gives it to whom" sh -c "[ $RC != 0 ] && grep -q 'comes from service \"zerotier\" (instance zerotier, role controller), which gives it to \"cinnabar\"; machine \"electrum\"' '$T/run.err'"
 ev standIn.cinnabar.fleet.vars.generators.darwin-only
 check "…a restricted one: says to what" sh -c "[ $RC != 0 ] && grep -q 'restricted to tags \"darwin\"' '$T/run.err'"
 mkdir -p vars/per-machine/cinnabar/ssh-host-key/key.pub
