@@ -23,13 +23,13 @@ let
   machine = fleet.machines.${name} or null;
 
   # Layout written by `fleet vars generate` (docs/contract.md, "vars/ layout"), for the
-  # files of machine `name`'s generator g.
-  exposeFileOf = name: g: gen: f: file:
+  # files of machine m's generator g.
+  exposeFileOf = m: g: gen: f: file:
     let
-      dir = if gen.share then "vars/shared/${g}/${f}" else "vars/per-machine/${name}/${g}/${f}";
+      dir = if gen.share then "vars/shared/${g}/${f}" else "vars/per-machine/${m}/${g}/${f}";
       stored = "${cfg.flake}/${dir}/${if file.secret then "secret" else "value"}";
       exists = builtins.pathExists stored;
-      notYet = throw "fleet: ${dir}/value does not exist yet: run `fleet vars generate ${name}`";
+      notYet = throw "fleet: ${dir}/value does not exist yet: run `fleet vars generate ${m}`";
     in
     file // {
       inherit exists;
@@ -44,7 +44,7 @@ let
         else notYet;
     };
 
-  exposeGeneratorOf = name: g: gen: gen // { files = lib.mapAttrs (exposeFileOf name g gen) gen.files; };
+  exposeGeneratorOf = m: g: gen: gen // { files = lib.mapAttrs (exposeFileOf m g gen) gen.files; };
 
   own = if machine == null then { } else lib.mapAttrs (exposeGeneratorOf name) machine.generators;
 
