@@ -109,6 +109,9 @@ struct fl_inventory_load {
 	int want_generators;   /* keep what fl_inventory_load_generators needs */
 	int cache_hit;         /* out */
 	char cache_path[4096]; /* out: the cache file used, if any */
+	/* out: why the cache was not used (it is not the user's alone, say), for the user
+	 * to see; empty when it was, or when caching was simply not possible */
+	char cache_warning[1400];
 };
 /* One evaluation of FLAKE#fleet, or none when the cache has it (docs/cache.md). */
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out);

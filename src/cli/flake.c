@@ -44,7 +44,10 @@ int cli_flake_load(struct cli_flake *ctx, int allow_problems)
 	                               .nix = &ctx->nix,
 	                               .no_cache = ctx->no_cache,
 	                               .want_generators = ctx->want_generators};
-	if (fl_inventory_load(&ld, &ctx->inv) < 0) {
+	int rc = fl_inventory_load(&ld, &ctx->inv);
+	if (ld.cache_warning[0])
+		fprintf(stderr, "fleet: warning: %s\n", ld.cache_warning);
+	if (rc < 0) {
 		fl_error_prefix("%s: ", ctx->flake.ptr);
 		return cli_fail_lib();
 	}

@@ -1,7 +1,7 @@
 #include "fleet/error.h"
-#include "fleet/fileio.h"
 #include "fleet/git.h"
 #include "fleet/inventory.h"
+#include "inventory/cache_dir.h"
 
 #include <git2.h>
 #include <pthread.h>
@@ -121,17 +121,13 @@ static int watch_file(struct fl_strv *w, const char *workdir, const char *rel)
 
 static void hash_file(crypto_hash_sha256_state *h, const char *path)
 {
-	struct fl_buf data = FL_BUF_INIT;
 	uint8_t d[32];
-	if (fl_read_file(path, &data, 64u << 20) < 0) {
+	if (cache_hash_file(path, d) < 0) {
 		/* Unreadable or vanished: record that, not a stale digest. */
-		fl_error_clear();
 		crypto_hash_sha256_update(h, (const uint8_t *)"<unreadable>", 12);
 		return;
 	}
-	crypto_hash_sha256(d, (const uint8_t *)(data.ptr ? data.ptr : ""), data.len);
 	crypto_hash_sha256_update(h, d, sizeof(d));
-	fl_buf_free(&data);
 }
 
 static int git_fail(const char *what)

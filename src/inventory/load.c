@@ -1,26 +1,27 @@
 /* One evaluation of FLAKE#fleet per flake state: the result is cached under a key made
- * of the flake's content, the Nix binary and the schema version (docs/cache.md). */
+ * of the flake's content, the Nix binary and the schema version (docs/cache.md). The
+ * key is taken before Nix starts and taken again after it exits; the result is stored
+ * only when both agree, so a file changed while Nix read the flake is never cached
+ * under a key that does not describe what Nix read. */
 #include "fleet/error.h"
 #include "fleet/fileio.h"
 #include "fleet/git.h"
 #include "fleet/inventory.h"
+#include "inventory/cache_dir.h"
 #include "inventory/snapshot.h"
 
 #include <dirent.h>
-#include <pthread.h>
-#include <time.h>
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
-#define CACHE_VERSION "fleet-eval-cache-1"
+#define CACHE_VERSION "fleet-eval-cache-2"
 #define MAX_PLAIN_FILES 20000
 
 static void feed(crypto_hash_sha256_state *h, const char *s)
@@ -64,38 +65,70 @@ static int nix_identity(const struct fl_nix *nx, crypto_hash_sha256_state *h)
 	return 0;
 }
 
-/* A flake outside git: every file's path and content (bounded). */
-static int hash_tree(crypto_hash_sha256_state *h, const char *dir, size_t *count)
+static int watch_add(struct fl_strv *w, const char *path)
+{
+	if (!w)
+		return 0;
+	char **v = realloc(w->v, (w->n + 1) * sizeof(char *));
+	if (!v)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	w->v = v;
+	if (!(w->v[w->n] = strdup(path)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	w->n++;
+	return 0;
+}
+
+/* Byte order, whatever the locale: the key must not depend on it. */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* A flake outside git: Nix copies the whole directory, so every entry counts — its
+ * type, name and content (a symbolic link by its target), depth first in name order.
+ * Returns 1 when there are too many entries to fingerprint (no caching). watch gets
+ * every path, for the stamp. */
+static int hash_tree(crypto_hash_sha256_state *h, const char *dir, size_t *count,
+                     struct fl_strv *watch)
 {
 	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort);
+	int n = scandir(dir, &ents, NULL, by_name);
 	if (n < 0)
 		return fl_error_set_os("cannot read %s", dir);
-	int rc = 0;
+	int rc = watch_add(watch, dir);
 	for (int i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
 		char path[PATH_MAX];
 		struct stat st;
-		if (rc == 0 && strcmp(name, ".") && strcmp(name, "..") && strcmp(name, ".git") &&
-		    strncmp(name, "result", 6) != 0) {
-			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			if (lstat(path, &st) == 0) {
-				if (++*count > MAX_PLAIN_FILES) {
-					rc = 1;
-				} else if (S_ISDIR(st.st_mode)) {
-					feed(h, name);
-					rc = hash_tree(h, path, count);
-				} else if (S_ISREG(st.st_mode)) {
-					struct fl_buf data = FL_BUF_INIT;
-					feed(h, name);
-					if (fl_read_file(path, &data, 64u << 20) == 0)
-						crypto_hash_sha256_update(
-						    h, (const uint8_t *)(data.ptr ? data.ptr : ""),
-						    data.len);
-					fl_error_clear();
-					fl_buf_free(&data);
-				}
-			}
+		uint8_t d[32];
+		if (rc != 0 || !strcmp(name, ".") || !strcmp(name, "..")) {
+			free(ents[i]);
+			continue;
+		}
+		if (++*count > MAX_PLAIN_FILES ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
+			rc = 1;
+		} else if (lstat(path, &st) < 0) {
+			feed(h, "vanished");
+			feed(h, name);
+		} else if (S_ISDIR(st.st_mode)) {
+			feed(h, "dir");
+			feed(h, name);
+			rc = hash_tree(h, path, count, watch);
+			feed(h, "end");
+		} else {
+			feed(h, S_ISLNK(st.st_mode)                            ? "link"
+			        : !S_ISREG(st.st_mode)                         ? "special"
+			        : (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) ? "executable"
+			                                                       : "file");
+			feed(h, name);
+			if ((S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) &&
+			    cache_hash_file(path, d) == 0)
+				crypto_hash_sha256_update(h, d, sizeof(d));
+			else
+				feed(h, "unread");
+			rc = watch_add(watch, path);
 		}
 		free(ents[i]);
 	}
@@ -103,6 +136,7 @@ static int hash_tree(crypto_hash_sha256_state *h, const char *dir, size_t *count
 	return rc;
 }
 
+/* Returns 0 and the key, 1 if the flake is too large to fingerprint, -1 on error. */
 static int cache_key(const char *flake, const struct fl_nix *nix, char hex[65],
                      struct fl_strv *watch)
 {
@@ -127,19 +161,15 @@ static int cache_key(const char *flake, const struct fl_nix *nix, char hex[65],
 	} else {
 		size_t count = 0;
 		feed(&h, "tree");
-		rc = hash_tree(&h, flake, &count);
+		rc = hash_tree(&h, flake, &count, watch);
 		if (rc != 0)
-			return rc < 0 ? -1 : 1; /* too large to hash: no caching */
+			return rc;
 	}
 	/* flake.lock pins the inputs: covered by the tree, but spelled out for clarity. */
 	char lock[PATH_MAX + 16];
-	struct fl_buf data = FL_BUF_INIT;
 	snprintf(lock, sizeof(lock), "%s/flake.lock", flake);
-	if (fl_read_file(lock, &data, 16u << 20) == 0)
-		crypto_hash_sha256_update(&h, (const uint8_t *)(data.ptr ? data.ptr : ""),
-		                          data.len);
-	fl_error_clear();
-	fl_buf_free(&data);
+	if (cache_hash_file(lock, digest) == 0)
+		crypto_hash_sha256_update(&h, digest, sizeof(digest));
 	crypto_hash_sha256_final(&h, digest);
 	sodium_bin2hex(hex, 65, digest, sizeof(digest));
 	return 0;
@@ -169,8 +199,10 @@ static int stat_line(struct fl_buf *b, const char *path)
 		return -1; /* cannot be written down: no stamp */
 	if (lstat(path, &st) != 0)
 		return fl_buf_printf(b, "- %s\n", path);
-	return fl_buf_printf(b, "%lld %ld %lld %llu %s\n", (long long)st.st_mtim.tv_sec,
-	                     (long)st.st_mtim.tv_nsec, (long long)st.st_size,
+	/* ctime too: it cannot be set back (touch -d sets only mtime and atime). */
+	return fl_buf_printf(b, "%lld %ld %lld %ld %lld %llu %s\n", (long long)st.st_mtim.tv_sec,
+	                     (long)st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+	                     (long)st.st_ctim.tv_nsec, (long long)st.st_size,
 	                     (unsigned long long)st.st_ino, path);
 }
 
@@ -179,38 +211,37 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void stamp_write(const char *path, const char *key, struct fl_strv *watch)
+/* The stamp's text: the key and the stat data of the watched files as they are now,
+ * taken when the key was (before Nix runs), so a later change shows. -1: no stamp. */
+static int stamp_build(struct fl_buf *b, const char *key, struct fl_strv *watch)
 {
-	struct fl_buf b = FL_BUF_INIT;
 	qsort(watch->v, watch->n, sizeof(char *), cmp_str);
-	fl_buf_printf(&b, "fleet-stamp 1\nkey %s\nwritten %lld\n", key, (long long)time(NULL));
+	if (fl_buf_printf(b, "fleet-stamp 2\nkey %s\nwritten %lld\n", key, (long long)time(NULL)) <
+	    0)
+		return -1;
 	for (size_t i = 0; i < watch->n; i++) {
 		if (i && strcmp(watch->v[i], watch->v[i - 1]) == 0)
 			continue;
-		if (stat_line(&b, watch->v[i]) < 0) {
-			fl_buf_free(&b);
-			return;
-		}
+		if (stat_line(b, watch->v[i]) < 0)
+			return -1;
 	}
-	if (fl_write_cache_file(path, b.ptr, b.len) < 0)
-		fl_error_clear();
-	fl_buf_free(&b);
+	return 0;
 }
 
 /* Returns 1 and the key if every watched file is as the stamp says; 2 if they are but
  * some changed too close to the stamp to be trusted; 0 if there is no stamp or a file
  * changed (a miss is then likely). */
-static int stamp_check(const char *path, char key[65])
+static int stamp_check(const struct cache_dir *dir, const char *name, char key[65])
 {
 	struct fl_buf b = FL_BUF_INIT, want = FL_BUF_INIT;
 	long long written = 0;
 	int ok = 0, racy = 0;
-	if (fl_read_file(path, &b, 64u << 20) < 0) {
-		fl_error_clear();
+	if (cache_file_read(dir, name, &b, 64u << 20) != 0) {
+		fl_buf_free(&b);
 		return 0;
 	}
 	char *line = b.ptr;
-	if (!line || strncmp(line, "fleet-stamp 1\n", 14) != 0 ||
+	if (!line || strncmp(line, "fleet-stamp 2\n", 14) != 0 ||
 	    sscanf(line + 14, "key %64s\nwritten %lld\n", key, &written) != 2 || strlen(key) != 64)
 		goto out;
 	for (int skip = 0; skip < 3 && line; skip++)
@@ -227,8 +258,12 @@ static int stamp_check(const char *path, char key[65])
 		if (stat_line(&want, p) < 0 || want.len != (size_t)(nl - line) + 1 ||
 		    memcmp(want.ptr, line, want.len - 1) != 0)
 			goto out; /* changed */
-		/* Racy: a file changed within a second of the stamp may change again unseen. */
-		if (line[0] != '-' && atoll(line) >= written - 1)
+		/* Racy: a file changed within a second of the stamp may change again unseen
+		 * (same size and timestamps): its content must be read again. */
+		long long mtime = 0, ctime = 0;
+		long ns = 0;
+		if (line[0] != '-' && (sscanf(line, "%lld %ld %lld", &mtime, &ns, &ctime) != 3 ||
+		                       mtime >= written - 1 || ctime >= written - 1))
 			racy = 1;
 		line = nl + 1;
 	}
@@ -239,48 +274,25 @@ out:
 	return ok;
 }
 
-static int cache_dir(char *out, size_t cap)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	if (xdg && *xdg)
-		snprintf(out, cap, "%s/fleet/eval", xdg);
-	else if (home && *home)
-		snprintf(out, cap, "%s/.cache/fleet/eval", home);
-	else
-		return -1;
-	/* mkdir -p, 0700: evaluation results may name hosts and users. */
-	for (char *p = out + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(out, 0700);
-		*p = '/';
-	}
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-/* path is the core part; path with ".gen" appended holds the generators. */
-static int read_snapshot(const char *path, int want_generators, struct fl_inventory *out)
+/* <key>.snap is the core part; <key>.snap.gen holds the generators. */
+static int read_snapshot(const struct cache_dir *dir, const char *key, int want_generators,
+                         struct fl_inventory *out)
 {
 	struct fl_buf data = FL_BUF_INIT, gens = FL_BUF_INIT;
-	char gpath[4200];
-	int rc = fl_read_file(path, &data, 1u << 30);
-	if (rc == 0 && data.ptr) {
+	char name[128];
+	snprintf(name, sizeof(name), "%s.snap", key);
+	int rc = -1;
+	if (cache_file_read(dir, name, &data, 1u << 30) == 0) {
 		rc = inventory_snapshot_read(data.ptr, data.len, out);
 		if (rc == 0)
 			data.ptr = NULL; /* now the inventory's arena */
-	} else {
-		rc = -1;
 	}
 	if (rc == 0 && want_generators) {
-		snprintf(gpath, sizeof(gpath), "%s.gen", path);
-		rc = fl_read_file(gpath, &gens, 1u << 30);
-		if (rc == 0 && gens.ptr &&
-		    inventory_snapshot_read_generators(gens.ptr, gens.len, out) == 0)
+		snprintf(name, sizeof(name), "%s.snap.gen", key);
+		if (cache_file_read(dir, name, &gens, 1u << 30) == 0 &&
+		    inventory_snapshot_read_generators(gens.ptr, gens.len, out) == 0) {
 			gens.ptr = NULL;
-		else {
+		} else {
 			rc = -1;
 			fl_inventory_free(out);
 		}
@@ -290,6 +302,27 @@ static int read_snapshot(const char *path, int want_generators, struct fl_invent
 	if (rc < 0)
 		fl_error_clear(); /* a missing or damaged entry is a miss */
 	return rc;
+}
+
+static void store(const struct cache_dir *dir, const char *key, const struct fl_inventory *inv)
+{
+	struct fl_buf snap = FL_BUF_INIT;
+	struct iovec gens[2], core;
+	char name[128];
+	inventory_snapshot_generators(inv, gens);
+	/* Generators first: a core part is only trusted with its generators beside it. */
+	snprintf(name, sizeof(name), "%s.snap.gen", key);
+	if (inventory_snapshot_write(inv, &snap) < 0 || cache_file_write(dir, name, gens, 2) < 0) {
+		fl_error_clear(); /* a cache that cannot be written is only slower */
+		fl_buf_free(&snap);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s.snap", key);
+	core.iov_base = snap.ptr;
+	core.iov_len = snap.len;
+	if (cache_file_write(dir, name, &core, 1) < 0)
+		fl_error_clear();
+	fl_buf_free(&snap);
 }
 
 static int parse_as_it_comes(void *ctx, const char *data, size_t len, const struct fl_jsource *rest)
@@ -322,113 +355,82 @@ static int evaluate(struct fl_inventory_load *ld, struct fl_inventory *out)
 	return inventory_read_doc(d, out);
 }
 
-struct key_job {
-	const char *flake;
-	const struct fl_nix *nix;
-	char key[65];
-	struct fl_strv watch;
-	int rc;
-	struct fl_error err;
-};
-
-static void *key_job_run(void *arg)
+/* The cached answer for key: 1 on a hit, 0 on a miss. */
+static int hit(struct fl_inventory_load *ld, const struct cache_dir *dir, const char *key,
+               struct fl_inventory *out)
 {
-	struct key_job *j = arg;
-	j->rc = cache_key(j->flake, j->nix, j->key, &j->watch);
-	if (j->rc < 0)
-		j->err = *fl_error_last();
-	return NULL;
+	if (read_snapshot(dir, key, ld->want_generators, out) < 0)
+		return 0;
+	snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir->path, key);
+	ld->cache_hit = 1;
+	return 1;
 }
 
-/* The fingerprint beside Nix, in a thread of its own that waits its turn: it has the
- * whole evaluation to finish in, and Nix's time is the user's. */
-static void *key_job_thread(void *arg)
+static void write_stamp(const struct cache_dir *dir, const char *name, const struct fl_buf *stamp)
 {
-#ifdef __linux__
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19); /* this thread only */
-#endif
-	return key_job_run(arg);
-}
-
-static void store(const char *cache_path, const struct fl_inventory *inv)
-{
-	struct fl_buf snap = FL_BUF_INIT;
-	struct iovec gens[2];
-	char gpath[4200];
-	snprintf(gpath, sizeof(gpath), "%s.gen", cache_path);
-	inventory_snapshot_generators(inv, gens);
-	/* Generators first: a core part is only trusted with its generators beside it. */
-	if (inventory_snapshot_write(inv, &snap) < 0 || fl_write_cache_filev(gpath, gens, 2) < 0 ||
-	    fl_write_cache_file(cache_path, snap.ptr, snap.len) < 0)
-		fl_error_clear(); /* a cache that cannot be written is only slower */
-	fl_buf_free(&snap);
+	struct iovec part = {stamp->ptr, stamp->len};
+	if (stamp->len && cache_file_write(dir, name, &part, 1) < 0)
+		fl_error_clear();
 }
 
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out)
 {
-	char dir[3000], stamp[3200], id[65];
-	struct key_job job = {.flake = ld->flake, .nix = ld->nix};
+	struct cache_dir dir;
+	char stamp[128], id[65], key[65], after[65];
+	struct fl_strv watch = {0};
+	struct fl_buf stamp_text = FL_BUF_INIT;
 	ld->cache_hit = 0;
 	ld->cache_path[0] = '\0';
-	if (ld->no_cache || cache_dir(dir, sizeof(dir)) < 0 || stamp_id(ld->flake, ld->nix, id) < 0)
+	ld->cache_warning[0] = '\0';
+	if (ld->no_cache)
 		return evaluate(ld, out);
-	snprintf(stamp, sizeof(stamp), "%s/%s.stamp", dir, id);
+	char why[1200];
+	if (cache_dir_open(&dir, why, sizeof(why)) != 0) {
+		if (why[0])
+			snprintf(ld->cache_warning, sizeof(ld->cache_warning),
+			         "not using the evaluation cache: %s", why);
+		return evaluate(ld, out);
+	}
+	int rc = stamp_id(ld->flake, ld->nix, id);
+	if (rc < 0)
+		goto uncached;
+	snprintf(stamp, sizeof(stamp), "%s.stamp", id);
 	/* Quick path: nothing the key depends on moved since the last run. */
-	int st = stamp_check(stamp, job.key);
-	if (st == 1) {
-		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir, job.key);
-		if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
-			ld->cache_hit = 1;
-			return 0;
-		}
+	if (stamp_check(&dir, stamp, key) == 1 && hit(ld, &dir, key, out))
+		goto done;
+	/* The key, taken before Nix starts: what Nix is about to read. */
+	rc = cache_key(ld->flake, ld->nix, key, &watch);
+	if (rc < 0) {
+		snprintf(ld->cache_warning, sizeof(ld->cache_warning),
+		         "cannot fingerprint the flake, so the evaluation cache is not used: %s",
+		         fl_error_last()->message);
+		fl_error_clear();
+		goto uncached;
 	}
-	int rc;
-	if (st == 0) {
-		/* A file changed (or this flake is new here): the answer is almost surely not
-		 * cached, so fingerprint the flake while Nix evaluates it. */
-		pthread_t t;
-		int threaded = pthread_create(&t, NULL, key_job_thread, &job) == 0;
-		if (!threaded)
-			key_job_run(&job);
-		rc = evaluate(ld, out);
-		if (threaded)
-			pthread_join(t, NULL);
-		if (rc < 0) {
-			fl_strv_free(&job.watch);
-			return -1;
-		}
-		if (job.rc == 0) {
-			snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir,
-			         job.key);
-			store(ld->cache_path, out);
-		}
-	} else {
-		/* The files look unchanged: fingerprint first, Nix only if needed. */
-		key_job_run(&job);
-		if (job.rc < 0) {
-			fl_error_set(job.err.klass, "%s", job.err.message);
-			fl_strv_free(&job.watch);
-			return -1;
-		}
-		if (job.rc == 0) {
-			snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir,
-			         job.key);
-			if (read_snapshot(ld->cache_path, ld->want_generators, out) == 0) {
-				ld->cache_hit = 1;
-			} else {
-				if (evaluate(ld, out) < 0) {
-					fl_strv_free(&job.watch);
-					return -1;
-				}
-				store(ld->cache_path, out);
-			}
-		} else if (evaluate(ld, out) < 0) { /* 1: too large to fingerprint */
-			fl_strv_free(&job.watch);
-			return -1;
-		}
+	if (rc == 1)
+		goto uncached; /* too large to fingerprint */
+	if (stamp_build(&stamp_text, key, &watch) < 0)
+		fl_buf_clear(&stamp_text);
+	if (hit(ld, &dir, key, out)) {
+		write_stamp(&dir, stamp, &stamp_text);
+		goto done;
 	}
-	if (job.rc == 0 && job.watch.n)
-		stamp_write(stamp, job.key, &job.watch);
-	fl_strv_free(&job.watch);
-	return 0;
+	rc = evaluate(ld, out);
+	if (rc < 0)
+		goto done;
+	/* The key again, after Nix exited: stored only if nothing moved meanwhile. */
+	if (cache_key(ld->flake, ld->nix, after, NULL) == 0 && strcmp(key, after) == 0) {
+		store(&dir, key, out);
+		write_stamp(&dir, stamp, &stamp_text);
+		snprintf(ld->cache_path, sizeof(ld->cache_path), "%s/%s.snap", dir.path, key);
+	}
+	fl_error_clear();
+	goto done;
+uncached:
+	rc = evaluate(ld, out);
+done:
+	fl_strv_free(&watch);
+	fl_buf_free(&stamp_text);
+	cache_dir_close(&dir);
+	return rc;
 }
