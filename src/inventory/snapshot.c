@@ -88,7 +88,8 @@ static char *get_str(struct cursor *c)
 	uint32_t n = get_u32(c);
 	if (c->bad || n == NONE)
 		return NULL;
-	if ((size_t)(c->end - c->p) <= n || c->p[n] != '\0') {
+	/* NUL-terminated and holding no other NUL: what put_str wrote. */
+	if ((size_t)(c->end - c->p) <= n || c->p[n] != '\0' || memchr(c->p, '\0', n)) {
 		c->bad = 1;
 		return NULL;
 	}
@@ -121,7 +122,8 @@ static void get_strv(struct cursor *c, struct fl_strv *v)
 	/* Every allocated slot is counted, so a failed read frees what it got. */
 	v->n = v->v ? n : 0;
 	for (size_t i = 0; i < v->n && !c->bad; i++)
-		v->v[i] = get_str(c);
+		if (!(v->v[i] = get_str(c)))
+			c->bad = 1; /* a list holds strings only */
 }
 
 int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out)
@@ -152,7 +154,9 @@ int inventory_snapshot_read(char *data, size_t len, struct fl_inventory *out)
 		m->build_host = get_str(&c);
 		m->wave = (long)(int32_t)get_u32(&c);
 		get_strv(&c, &m->ssh_options);
-		if (!m->name || !m->machine_class)
+		/* Lookups bisect: names must come sorted, each once. */
+		if (!m->name || !m->machine_class ||
+		    (i && !c.bad && strcmp(out->machines[i - 1].name, m->name) >= 0))
 			c.bad = 1;
 	}
 	out->instances = get_array(&c, &n, sizeof(*out->instances));
