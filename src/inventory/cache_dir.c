@@ -312,7 +312,7 @@ int cache_hash_file(const char *path, uint8_t out[32])
 		return -1;
 	}
 	crypto_hash_sha256_update(&h, (const uint8_t *)"file", 5);
-	static _Thread_local char chunk[1 << 16];
+	char chunk[16384];
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)

@@ -21,6 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Nanosecond timestamps: POSIX names them st_mtim, macOS st_mtimespec. */
+#ifdef __APPLE__
+#define ST_MTIM(st) ((st).st_mtimespec)
+#define ST_CTIM(st) ((st).st_ctimespec)
+#else
+#define ST_MTIM(st) ((st).st_mtim)
+#define ST_CTIM(st) ((st).st_ctim)
+#endif
+
 #define CACHE_VERSION "fleet-eval-cache-2"
 #define MAX_PLAIN_FILES 20000
 
@@ -200,9 +209,9 @@ static int stat_line(struct fl_buf *b, const char *path)
 	if (lstat(path, &st) != 0)
 		return fl_buf_printf(b, "- %s\n", path);
 	/* ctime too: it cannot be set back (touch -d sets only mtime and atime). */
-	return fl_buf_printf(b, "%lld %ld %lld %ld %lld %llu %s\n", (long long)st.st_mtim.tv_sec,
-	                     (long)st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
-	                     (long)st.st_ctim.tv_nsec, (long long)st.st_size,
+	return fl_buf_printf(b, "%lld %ld %lld %ld %lld %llu %s\n", (long long)ST_MTIM(st).tv_sec,
+	                     (long)ST_MTIM(st).tv_nsec, (long long)ST_CTIM(st).tv_sec,
+	                     (long)ST_CTIM(st).tv_nsec, (long long)st.st_size,
 	                     (unsigned long long)st.st_ino, path);
 }
 
