@@ -4,14 +4,12 @@
  * only when both agree, so a file changed while Nix read the flake is never cached
  * under a key that does not describe what Nix read. */
 #include "fleet/error.h"
-#include "fleet/fileio.h"
 #include "fleet/git.h"
 #include "fleet/inventory.h"
 #include "inventory/cache_dir.h"
 #include "inventory/snapshot.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
