@@ -292,8 +292,8 @@ int cache_file_write(const struct cache_dir *d, const char *name, const struct i
 
 int cache_hash_file(const char *path, uint8_t out[32])
 {
-	crypto_hash_sha256_state h;
-	crypto_hash_sha256_init(&h);
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, 32);
 	/* Never follow a link nor wait on a FIFO: a link is hashed as its target's name. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
@@ -302,16 +302,16 @@ int cache_hash_file(const char *path, uint8_t out[32])
 		ssize_t n = errno == ELOOP ? readlink(path, target, sizeof(target)) : -1;
 		if (n < 0)
 			return -1;
-		crypto_hash_sha256_update(&h, (const uint8_t *)"symlink", 8); /* with its NUL */
-		crypto_hash_sha256_update(&h, (const uint8_t *)target, (size_t)n);
-		crypto_hash_sha256_final(&h, out);
+		crypto_generichash_update(&h, (const uint8_t *)"symlink", 8); /* with its NUL */
+		crypto_generichash_update(&h, (const uint8_t *)target, (size_t)n);
+		crypto_generichash_final(&h, out, 32);
 		return 0;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -1;
 	}
-	crypto_hash_sha256_update(&h, (const uint8_t *)"file", 5);
+	crypto_generichash_update(&h, (const uint8_t *)"file", 5);
 	char chunk[16384];
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
@@ -323,9 +323,9 @@ int cache_hash_file(const char *path, uint8_t out[32])
 		}
 		if (r == 0)
 			break;
-		crypto_hash_sha256_update(&h, (const uint8_t *)chunk, (size_t)r);
+		crypto_generichash_update(&h, (const uint8_t *)chunk, (size_t)r);
 	}
 	close(fd);
-	crypto_hash_sha256_final(&h, out);
+	crypto_generichash_final(&h, out, 32);
 	return 0;
 }
