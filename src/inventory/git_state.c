@@ -50,6 +50,29 @@ static struct {
 #define G(name) git_##name
 #endif
 
+#if defined(FLEET_LIBGIT2_SONAME) && defined(__linux__)
+/* Debian's libgit2 is built with mbedTLS and, when it starts (git_libgit2_init), parses
+ * every system CA certificate: 10-30 ms, for HTTPS that fleet never does (it reads a
+ * local repository's status and index), paid before Nix starts on every cache miss. The
+ * fleet binary exports these two names (CMakeLists.txt), so the libgit2 it loads finds
+ * them before mbedTLS's own and loads no certificate. Were libgit2 ever asked for an
+ * HTTPS remote, verification would fail for want of a CA: closed, not open. */
+int mbedtls_x509_crt_parse_file(void *chain, const char *path);
+int mbedtls_x509_crt_parse_path(void *chain, const char *path);
+int mbedtls_x509_crt_parse_file(void *chain, const char *path)
+{
+	(void)chain;
+	(void)path;
+	return 0;
+}
+int mbedtls_x509_crt_parse_path(void *chain, const char *path)
+{
+	(void)chain;
+	(void)path;
+	return 0;
+}
+#endif
+
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 static int git_ready;
 static char git_load_error[512];
