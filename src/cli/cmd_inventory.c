@@ -166,9 +166,9 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 	return -1;
 }
 
-#define SETUP(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 0)
-#define SETUP_GENERATORS(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 1)
-#define SETUP_(cmd, min, max, allow_problems, generators)                                          \
+#define SETUP(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 0)
+#define SETUP_GENERATORS(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 1)
+#define SETUP_(cmd, min, max, problems, generators)                                                \
 	struct cli_flake ctx = {.want_generators = (generators)};                                  \
 	char **pos = NULL;                                                                         \
 	int npos = 0, rc = parse(&(cmd), argc, argv, &ctx, &pos, &npos, NULL);                     \
@@ -179,13 +179,13 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 		                     npos < (min) ? "missing argument" : "too many arguments");    \
 		goto out;                                                                          \
 	}                                                                                          \
-	if ((rc = cli_flake_load(&ctx, allow_problems)) != 0)                                      \
+	if ((rc = cli_flake_load(&ctx, problems)) != 0)                                            \
 		goto out;                                                                          \
 	const struct fl_inventory *inv = &ctx.inv
 
 static int inventory_list(int argc, char **argv)
 {
-	SETUP(list_cmd, 0, 1 << 20, 0);
+	SETUP(list_cmd, 0, 1 << 20, CLI_PROBLEMS_WARN);
 	size_t *idx = NULL, n = 0;
 	if (fl_inventory_select(inv, (const char *const *)pos, (size_t)npos, &idx, &n) < 0) {
 		rc = cli_fail_lib();
@@ -200,7 +200,7 @@ out:
 
 static int inventory_show(int argc, char **argv)
 {
-	SETUP_GENERATORS(show_cmd, 1, 1, 0);
+	SETUP_GENERATORS(show_cmd, 1, 1, CLI_PROBLEMS_WARN);
 	const struct fl_machine *m = fl_inventory_machine(inv, pos[0]);
 	if (!m) {
 		rc = cli_fail("no machine named \"%s\" (see fleet inventory list)", pos[0]);
@@ -266,7 +266,7 @@ out:
 
 static int inventory_tags(int argc, char **argv)
 {
-	SETUP(tags_cmd, 0, 0, 0);
+	SETUP(tags_cmd, 0, 0, CLI_PROBLEMS_WARN);
 	json_t *tags = json_object();
 	for (size_t i = 0; i < inv->nmachines; i++)
 		for (size_t t = 0; t < inv->machines[i].tags.n; t++) {
@@ -324,7 +324,7 @@ static json_t *instance_json(const struct fl_instance *in, int with_settings)
 
 static int inventory_instances(int argc, char **argv)
 {
-	SETUP(instances_cmd, 0, 0, 0);
+	SETUP(instances_cmd, 0, 0, CLI_PROBLEMS_WARN);
 	if (ctx.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < inv->ninstances; i++)
@@ -366,7 +366,7 @@ static const struct fl_instance *find_instance(const struct fl_inventory *inv, c
 
 static int inventory_roles(int argc, char **argv)
 {
-	SETUP(roles_cmd, 1, 1, 0);
+	SETUP(roles_cmd, 1, 1, CLI_PROBLEMS_WARN);
 	const struct fl_instance *in = find_instance(inv, pos[0]);
 	if (!in) {
 		rc = cli_fail("no instance named \"%s\" (see fleet inventory instances)", pos[0]);
@@ -395,7 +395,7 @@ out:
 
 static int inventory_validate(int argc, char **argv)
 {
-	SETUP_GENERATORS(validate_cmd, 0, 0, 1);
+	SETUP_GENERATORS(validate_cmd, 0, 0, CLI_PROBLEMS_REPORT);
 	/* Generators are checked too: a type error in one is a problem like any other. */
 	if (fl_inventory_load_generators(&ctx.inv, NULL, 0) < 0) {
 		fl_error_prefix("%s: ", ctx.flake.ptr);
@@ -459,7 +459,7 @@ static int inventory_graph(int argc, char **argv)
 		rc = cli_usage_error(&graph_cmd, "too many arguments");
 		goto out;
 	}
-	if ((rc = cli_flake_load(&ctx, 0)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	const struct fl_inventory *inv = &ctx.inv;
 	struct fl_buf out = FL_BUF_INIT, id = FL_BUF_INIT, id2 = FL_BUF_INIT;
@@ -513,20 +513,21 @@ out:
 	return rc;
 }
 
-static const struct cli_verb inventory_verbs[] = {
-    {"list", inventory_list, "list machines (class, system, tags, target)"},
-    {"show", inventory_show, "show one machine"},
-    {"tags", inventory_tags, "list tags and their machines"},
-    {"instances", inventory_instances, "list service instances"},
-    {"roles", inventory_roles, "list an instance's roles and resolved machines"},
-    {"validate", inventory_validate, "check the configuration, listing every problem"},
-    {"graph", inventory_graph, "draw instances → roles → machines (dot, mermaid)"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_inventory_verbs[] = {
+    {"list", inventory_list, "list machines (class, system, tags, target)", &list_cmd},
+    {"show", inventory_show, "show one machine", &show_cmd},
+    {"tags", inventory_tags, "list tags and their machines", &tags_cmd},
+    {"instances", inventory_instances, "list service instances", &instances_cmd},
+    {"roles", inventory_roles, "list an instance's roles and resolved machines", &roles_cmd},
+    {"validate", inventory_validate, "check the configuration, listing every problem",
+     &validate_cmd},
+    {"graph", inventory_graph, "draw instances → roles → machines (dot, mermaid)", &graph_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_inventory_main(int argc, char **argv)
 {
 	return cli_dispatch("inventory",
 	                    "Machines, tags, service instances and roles of the flake.",
-	                    inventory_verbs, argc, argv);
+	                    cmd_inventory_verbs, argc, argv);
 }

@@ -51,7 +51,7 @@ static int machines_list(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((rc = cli_flake_load(&ctx, 0)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	size_t *idx = NULL, n = 0;
 	if (fl_inventory_select(&ctx.inv, (const char *const *)p.argv + p.optind,
@@ -257,7 +257,7 @@ static int machines_create(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((rc = cli_flake_load(&ctx, 1)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (fl_inventory_machine(&ctx.inv, name)) {
@@ -302,13 +302,14 @@ out:
 	return rc;
 }
 
-static const struct cli_verb machines_verbs[] = {
-    {"list", machines_list, "list machines"},
-    {"create", machines_create, "add a machine to the inventory and scaffold its module"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_machines_verbs[] = {
+    {"list", machines_list, "list machines", &list_cmd},
+    {"create", machines_create, "add a machine to the inventory and scaffold its module",
+     &create_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_machines_main(int argc, char **argv)
 {
-	return cli_dispatch("machines", "The fleet's machines.", machines_verbs, argc, argv);
+	return cli_dispatch("machines", "The fleet's machines.", cmd_machines_verbs, argc, argv);
 }

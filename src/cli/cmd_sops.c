@@ -1466,23 +1466,28 @@ out:
 	return rc;
 }
 
-static const struct cli_verb sops_verbs[] = {
-    {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients"},
-    {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)"},
-    {"edit", sops_edit_main, "edit a file in $EDITOR and re-encrypt only what changed"},
-    {"set", sops_set_main, "set one value"},
-    {"unset", sops_unset_main, "remove one value"},
-    {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients"},
-    {"rotate", sops_rotate_main, "re-encrypt everything under a new data key"},
-    {"exec-env", sops_exec_env_main, "run a command with the values in its environment"},
-    {"exec-file", sops_exec_file_main, "run a command on a temporary plaintext copy"},
-    {"filestatus", sops_filestatus_main, "tell whether a file is sops-encrypted (JSON)"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_sops_verbs[] = {
+    {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients", &encrypt_cmd},
+    {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)",
+     &decrypt_cmd},
+    {"edit", sops_edit_main, "edit a file in $EDITOR and re-encrypt only what changed", &edit_cmd},
+    {"set", sops_set_main, "set one value", &set_cmd},
+    {"unset", sops_unset_main, "remove one value", &unset_cmd},
+    {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients",
+     &updatekeys_cmd},
+    {"rotate", sops_rotate_main, "re-encrypt everything under a new data key", &rotate_cmd},
+    {"exec-env", sops_exec_env_main, "run a command with the values in its environment",
+     &exec_env_cmd},
+    {"exec-file", sops_exec_file_main, "run a command on a temporary plaintext copy",
+     &exec_file_cmd},
+    {"filestatus", sops_filestatus_main, "tell whether a file is sops-encrypted (JSON)",
+     &filestatus_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_sops_main(int argc, char **argv)
 {
 	return cli_dispatch("sops",
 	                    "Read and write sops files (age), compatible with sops and sops-nix.",
-	                    sops_verbs, argc, argv);
+	                    cmd_sops_verbs, argc, argv);
 }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The command line's habits, against real nix and the fixture flakes: global options before
+# the family and before the verb, `fleet help`, read-only verbs on a fleet with problems,
+# usage errors exiting 2, and the wording of messages.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nixlib.sh"
+
+command -v nix >/dev/null || { not_ok "nix is installed (apt-get install nix-bin)"; finish; }
+REAL_NIX=$(command -v nix)
+mkdir -p "$T/bin"
+printf '#!/bin/sh\necho "$*" >>"%s/nix-calls"\nexec "%s" "$@"\n' "$T" "$REAL_NIX" >"$T/bin/nix"
+chmod +x "$T/bin/nix"
+export PATH="$T/bin:$PATH" XDG_CACHE_HOME="$T/cache"
+unset FLEET_FLAKE FLEET_NIX
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$T/run.out"; }
+names() { json '",".join(m["name"] for m in d)'; }
+
+fleet_fixture basic "$T/basic" >/dev/null
+fleet_fixture invalid "$T/invalid" >/dev/null
+B=$T/basic
+cd "$T" || exit 1 # no flake.nix here or above: only --flake finds one
+
+# --- global options before the family and before the verb ------------------------------------
+run "$FLEET" --flake "$B" inventory list
+check "fleet --flake X inventory list: exit 0" test "$RC" = 0
+check "fleet --flake X inventory list: the 5 machines" test "$(grep -c -E '^(blackphos|cinnabar|electrum|galena|stibnite) ' "$T/run.out")" = 5
+run "$FLEET" inventory --flake "$B" --json list
+check "fleet inventory --flake X --json list: JSON" test "$(names)" = "blackphos,cinnabar,electrum,galena,stibnite"
+run "$FLEET" --json --flake="$B" machines list @vps
+check "fleet --json --flake=X machines list @vps" test "$(names)" = "cinnabar,electrum,galena"
+run "$FLEET" --flake "$B" inventory --json roles backup
+check "global options on both sides of the family" test "$(json 'd["roles"]["server"]["machines"][0]')" = electrum
+rm -f "$T/nix-calls"
+run "$FLEET" --option allow-import-from-derivation=false inventory --no-cache --flake "$B" list
+check "fleet --option N=V inventory --no-cache list: exit 0" test "$RC" = 0
+check "…the option reaches nix" grep -q -- '--option allow-import-from-derivation false' "$T/nix-calls"
+check "…and --no-cache evaluated" test "$(wc -l <"$T/nix-calls")" = 1
+run "$FLEET" --flake "$B" --json inventory graph
+check "a global option the verb does not take: exit 2" test "$RC" = 2
+check "…naming the option and the verb" grep -q 'inventory graph: unknown option --json' "$T/run.err"
+run "$FLEET" --bogus inventory list
+check "an unknown option before the family: exit 2" sh -c "[ $RC = 2 ] && grep -q 'unknown option --bogus' '$T/run.err'"
+run "$FLEET" inventory --bogus list
+check "an unknown option before the verb: exit 2, listing the global ones" sh -c "[ $RC = 2 ] && grep -q -- '--flake --no-cache --option --json' '$T/run.err'"
+run "$FLEET" --flake "$B"
+check "global options and no command: exit 2 with the usage" sh -c "[ $RC = 2 ] && grep -q '^Usage: fleet' '$T/run.err'"
+run "$FLEET" inventory list --flake
+check "an option missing its value: exit 2" test "$RC" = 2
+
+# --- fleet help FAMILY VERB = fleet FAMILY VERB --help ----------------------------------------
+"$FLEET" inventory list --help >"$T/help.want"
+run "$FLEET" help inventory list
+check "fleet help inventory list = fleet inventory list --help" sh -c "[ $RC = 0 ] && cmp -s '$T/help.want' '$T/run.out'"
+run "$FLEET" inventory help list
+check "fleet inventory help list = the same" cmp -s "$T/help.want" "$T/run.out"
+"$FLEET" sops --help >"$T/help.want"
+run "$FLEET" help sops
+check "fleet help sops = fleet sops --help" sh -c "[ $RC = 0 ] && cmp -s '$T/help.want' '$T/run.out'"
+"$FLEET" age keygen --help >"$T/help.want"
+run "$FLEET" help age keygen
+check "fleet help age keygen = fleet age keygen --help" cmp -s "$T/help.want" "$T/run.out"
+run "$FLEET" help
+check "fleet help: the usage, exit 0" sh -c "[ $RC = 0 ] && grep -q '^Usage: fleet' '$T/run.out'"
+run "$FLEET" help inventory nosuch
+check "fleet help of an unknown verb: exit 2 naming it" sh -c "[ $RC = 2 ] && grep -q \"unknown command 'nosuch'\" '$T/run.err'"
+run "$FLEET" --help
+check "fleet --help lists the global options" sh -c "grep -q -- '--flake PATH' '$T/run.out' && grep -q -- '--option NAME=VALUE' '$T/run.out'"
+
+# --- read-only verbs on a fleet with problems: an answer and a warning ------------------------
+I=$T/invalid
+for verb in "inventory list" "inventory show web1" "inventory tags" "inventory instances" \
+	"inventory roles zerotier" "inventory graph" "machines list"; do
+	# shellcheck disable=SC2086
+	run "$FLEET" $verb --flake "$I"
+	check "$verb on a fleet with problems: exit 0" test "$RC" = 0
+	check "$verb on a fleet with problems: an answer on stdout" test -s "$T/run.out"
+	check "$verb on a fleet with problems: a warning naming their count" \
+		grep -q "warning: the fleet configuration in $I has 14 problems; 'fleet inventory validate --flake $I' lists them" "$T/run.err"
+	check "$verb on a fleet with problems: the warning only, once" test "$(wc -l <"$T/run.err")" = 1
+done
+run "$FLEET" inventory --json list --flake "$I"
+check "--json on a fleet with problems: stdout is still JSON" test "$(names)" = "laptop,web1,web2"
+run "$FLEET" inventory validate --flake "$I"
+check "validate still lists them and exits 1" sh -c "[ $RC = 1 ] && grep -q '^14 problems:' '$T/run.err'"
+run "$FLEET" inventory list --flake "$B"
+check "a fleet without problems: no warning" test ! -s "$T/run.err"
+
+finish
