@@ -226,6 +226,22 @@ struct sops_args {
 	char **pos;
 };
 
+/* Flag values that can be judged without the file are usage errors (exit 2). */
+static int check_flag_values(const struct cli_command *cmd, const struct sops_args *a)
+{
+	enum fl_sops_format fmt;
+	struct fl_sops_path path;
+	if (a->input_type && fl_sops_format_parse(a->input_type, &fmt) < 0)
+		return cli_usage_error(cmd, "--input-type: %s", fl_error_last()->message);
+	if (a->output_type && fl_sops_format_parse(a->output_type, &fmt) < 0)
+		return cli_usage_error(cmd, "--output-type: %s", fl_error_last()->message);
+	if (a->extract && fl_sops_path_parse(a->extract, &path) < 0)
+		return cli_usage_error(cmd, "--extract: %s", fl_error_last()->message);
+	if (a->extract)
+		fl_sops_path_free(&path);
+	return -1;
+}
+
 static int parse_args(const struct cli_command *cmd, int argc, char **argv, struct sops_args *a,
                       int want_pos)
 {
@@ -331,6 +347,8 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		                     "--user is not supported: run fleet as %s instead "
 		                     "(sudo -u %s fleet ...)",
 		                     a->user, a->user);
+	else
+		rc = check_flag_values(cmd, a);
 	if (rc >= 0) {
 		fl_sops_rules_free(&a->rules);
 		return rc;
@@ -585,6 +603,8 @@ static int sops_decrypt_main(int argc, char **argv)
 	}
 	int erc =
 	    a.extract ? emit_extract(&f, a.extract, out, &result) : fl_sops_emit(&f, out, &result);
+	if (erc < 0 && a.extract)
+		fl_error_prefix("%s: ", a.file);
 	if (erc < 0 || write_result(&a, &result, 1) < 0) {
 		cli_fail_lib();
 		goto out;

@@ -85,4 +85,40 @@ check "validate still lists them and exits 1" sh -c "[ $RC = 1 ] && grep -q '^14
 run "$FLEET" inventory list --flake "$B"
 check "a fleet without problems: no warning" test ! -s "$T/run.err"
 
+# --- usage errors exit 2 everywhere -----------------------------------------------------------
+age-keygen -o "$T/sops.key" 2>/dev/null || "$FLEET" age keygen -o "$T/sops.key" 2>/dev/null
+export SOPS_AGE_KEY_FILE=$T/sops.key
+printf 'db:\n    password: old\n' >"$T/s.yaml"
+"$FLEET" sops encrypt -i --age "$("$FLEET" age keygen -y "$T/sops.key")" "$T/s.yaml"
+cp "$T/s.yaml" "$T/s.before"
+usage_case() { # NAME PATTERN COMMAND...: exit 2, stderr matching PATTERN, the file unchanged
+	local name=$1 pattern=$2
+	shift 2
+	run "$@"
+	check "$name: exit 2" test "$RC" = 2
+	check "$name: says what is wrong" grep -q -- "$pattern" "$T/run.err"
+	check "$name: the file is unchanged" cmp -s "$T/s.yaml" "$T/s.before"
+}
+usage_case "sops set with a non-JSON VALUE" "fleet sops set: VALUE is not JSON" \
+	"$FLEET" sops set "$T/s.yaml" '["db"]["password"]' new
+usage_case "sops set with a malformed PATH" "fleet sops set: bad path db" \
+	"$FLEET" sops set "$T/s.yaml" db '"new"'
+usage_case "sops unset with a malformed PATH" "fleet sops unset: bad path" \
+	"$FLEET" sops unset "$T/s.yaml" '["db"'
+usage_case "sops decrypt --input-type toml" '--input-type: unknown format "toml"' \
+	"$FLEET" sops decrypt --input-type toml "$T/s.yaml"
+usage_case "sops encrypt --output-type toml" '--output-type: unknown format "toml"' \
+	"$FLEET" sops encrypt --age "$("$FLEET" age keygen -y "$T/sops.key")" --output-type toml "$T/s.yaml"
+usage_case "sops decrypt --extract with a malformed path" '--extract: bad path \["db"\]\[' \
+	"$FLEET" sops decrypt --extract '["db"][' "$T/s.yaml"
+run "$FLEET" sops decrypt --extract '["nope"]' "$T/s.yaml"
+check "a well-formed --extract path that is not there: exit 1 naming the file" \
+	sh -c "[ $RC = 1 ] && grep -q 's.yaml: \\[\"nope\"\\] is not in the file' '$T/run.err'"
+run "$FLEET" sops decrypt --extract '["db"]["password"]' "$T/s.yaml"
+check "a good --extract still works" test "$(cat "$T/run.out")" = old
+run "$FLEET" inventory graph --format svg --flake "$B"
+check "inventory graph --format svg: exit 2" test "$RC" = 2
+run "$FLEET" inventory list --option noequals --flake "$B"
+check "--option without NAME=VALUE: exit 2" test "$RC" = 2
+
 finish
