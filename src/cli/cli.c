@@ -253,7 +253,17 @@ int cli_fail(const char *fmt, ...)
 int cli_fail_lib(void)
 {
 	const struct fl_error *e = fl_error_last();
-	return cli_fail("%s", e->message[0] ? e->message : "unknown error");
+	const char *msg = e->message[0] ? e->message : "unknown error";
+	/* Each thing said once: "a.yaml: cannot open a.yaml: …" loses the prefix that the
+	 * rest of the message repeats (a caller prefixed what the library already named). */
+	const char *colon = strstr(msg, ": ");
+	if (colon && colon > msg) {
+		size_t n = (size_t)(colon - msg);
+		for (const char *p = colon + 2; (p = memmem(p, strlen(p), msg, n)) != NULL; p++)
+			if (strchr(": \"'", p[n])) /* the whole name, not a longer one ('\0' too) */
+				return cli_fail("%s", colon + 2);
+	}
+	return cli_fail("%s", msg);
 }
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)

@@ -264,18 +264,44 @@ out:
 	return rc;
 }
 
-static int inventory_tags(int argc, char **argv)
+static int compare_strings(const void *a, const void *b)
 {
-	SETUP(tags_cmd, 0, 0, CLI_PROBLEMS_WARN);
-	json_t *tags = json_object();
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Tags in byte order, each with its machines in the inventory's (name) order. */
+static json_t *tags_json(const struct fl_inventory *inv)
+{
+	json_t *seen = json_object(), *tags = json_object();
 	for (size_t i = 0; i < inv->nmachines; i++)
 		for (size_t t = 0; t < inv->machines[i].tags.n; t++) {
 			const char *tag = inv->machines[i].tags.v[t];
-			json_t *a = json_object_get(tags, tag);
+			json_t *a = json_object_get(seen, tag);
 			if (!a)
-				json_object_set_new(tags, tag, a = json_array());
+				json_object_set_new(seen, tag, a = json_array());
 			json_array_append_new(a, json_string(inv->machines[i].name));
 		}
+	size_t n = 0;
+	const char **keys = calloc(json_object_size(seen) + 1, sizeof(char *)), *k;
+	json_t *v;
+	json_object_foreach(seen, k, v)
+	{
+		if (keys)
+			keys[n++] = k;
+	}
+	if (keys)
+		qsort(keys, n, sizeof(char *), compare_strings);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(tags, keys[i], json_object_get(seen, keys[i]));
+	free(keys);
+	json_decref(seen);
+	return tags;
+}
+
+static int inventory_tags(int argc, char **argv)
+{
+	SETUP(tags_cmd, 0, 0, CLI_PROBLEMS_WARN);
+	json_t *tags = tags_json(inv);
 	if (ctx.json) {
 		rc = cli_print_json(tags);
 		goto out;
@@ -307,7 +333,7 @@ static json_t *instance_json(const struct fl_instance *in, int with_settings)
 {
 	json_t *o = json_object(), *roles = json_object();
 	json_object_set_new(o, "name", json_string(in->name));
-	json_object_set_new(o, "module", json_string(in->module_name ? in->module_name : ""));
+	json_object_set_new(o, "module", str_or_null(in->module_name));
 	json_object_set_new(o, "input", str_or_null(in->module_input));
 	for (size_t r = 0; r < in->nroles; r++) {
 		json_t *ro = json_object();
@@ -413,8 +439,9 @@ static int inventory_validate(int argc, char **argv)
 		for (size_t i = 0; i < inv->problems.n; i++)
 			fprintf(stderr, "  - %s\n", inv->problems.v[i]);
 	} else {
-		printf("ok: %zu machines, %zu instances, no problems\n", inv->nmachines,
-		       inv->ninstances);
+		printf("ok: %zu machine%s, %zu instance%s, no problems\n", inv->nmachines,
+		       inv->nmachines == 1 ? "" : "s", inv->ninstances,
+		       inv->ninstances == 1 ? "" : "s");
 	}
 	rc = inv->problems.n ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 out:

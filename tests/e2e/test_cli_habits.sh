@@ -121,4 +121,24 @@ check "inventory graph --format svg: exit 2" test "$RC" = 2
 run "$FLEET" inventory list --option noequals --flake "$B"
 check "--option without NAME=VALUE: exit 2" test "$RC" = 2
 
+# --- messages: each thing once, naming what they are about; order; plurals ----------------------
+fleet_fixture with-inventory-json "$T/wij" >/dev/null
+run "$FLEET" inventory validate --flake "$T/wij"
+check "validate: '1 instance', singular" grep -qx 'ok: 4 machines, 1 instance, no problems' "$T/run.out"
+run "$FLEET" inventory validate --flake "$B"
+check "validate: '2 instances', plural" grep -qx 'ok: 5 machines, 2 instances, no problems' "$T/run.out"
+run "$FLEET" inventory tags --flake "$I"
+check "inventory tags: sorted by tag (laptop's workstation comes first in the inventory)" \
+	test "$(awk 'NR > 1 { printf "%s ", $1 }' "$T/run.out")" = "edge vps workstation "
+run "$FLEET" inventory tags --json --flake "$I"
+check "inventory tags --json: sorted too" test "$(json '" ".join(d)')" = "edge vps workstation"
+run "$FLEET" inventory instances --json --flake "$I"
+check "an instance without a module: module is null, not \"\"" test "$(json '[i["module"] for i in d if i["name"] == "nomodule"][0]')" = None
+run "$FLEET" sops decrypt "$T/no-such.yaml"
+check "a missing file is named once" sh -c "[ $RC = 1 ] && [ \$(grep -o 'no-such.yaml' '$T/run.err' | wc -l) = 1 ] && grep -q 'cannot open' '$T/run.err'"
+run "$FLEET" sops decrypt --extract '["db"]["nope"]' "$T/s.yaml"
+check "a missing key names the file and the path" grep -q "s.yaml: \[\"db\"\]\[\"nope\"\] is not in the file" "$T/run.err"
+run "$FLEET" inventory show nosuch --flake "$B"
+check "an unknown machine is named, with where to look" grep -q 'no machine named "nosuch"' "$T/run.err"
+
 finish
