@@ -13,6 +13,9 @@ const struct cli_family cli_families[] = {
     {"inventory", cmd_inventory_main, "machines, tags, service instances and roles",
      cmd_inventory_verbs, NULL},
     {"machines", cmd_machines_main, "list and create machines", cmd_machines_verbs, NULL},
+    {"completion", cmd_completion_main, "print a shell completion script (bash, zsh, fish)",
+     cmd_completion_verbs, NULL},
+    {"man", cmd_man_main, "print the fleet(1) manual page (roff)", NULL, &cmd_man_command},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
