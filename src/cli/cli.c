@@ -179,9 +179,18 @@ int cli_global_option_len(int argc, char **argv, int i)
 		return 0;
 	const char *eq = strchr(a + 2, '=');
 	size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-	for (const struct cli_flag *f = cli_global_flags; f->name; f++)
-		if (strlen(f->name) == len && strncmp(f->name, a + 2, len) == 0)
-			return f->arg && !eq && i + 1 < argc ? 2 : 1;
+	for (const struct cli_flag *f = cli_global_flags; f->name; f++) {
+		if (strlen(f->name) != len || strncmp(f->name, a + 2, len) != 0)
+			continue;
+		if (!f->arg || eq)
+			return 1;
+		if (i + 1 < argc)
+			return 2;
+		fprintf(stderr,
+		        "fleet: option --%s needs %s\nRun 'fleet --help' for the global options.\n",
+		        f->name, f->arg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -200,9 +209,11 @@ static int is_help(const char *a)
 int cli_dispatch(const char *family, const char *summary, const struct cli_verb *verbs, int argc,
                  char **argv)
 {
-	int i = 1, n;
+	int i = 1, n = 0;
 	while (i < argc && !is_help(argv[i]) && (n = cli_global_option_len(argc, argv, i)) > 0)
 		i += n;
+	if (i < argc && n < 0)
+		return CLI_EXIT_USAGE;
 	if (i >= argc) {
 		cli_print_verbs(stderr, family, summary, verbs);
 		return CLI_EXIT_USAGE;

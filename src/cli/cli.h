@@ -57,7 +57,7 @@ extern const struct cli_family cli_families[];
  * terminated by an entry with name == NULL (defined in flake.c). */
 extern const struct cli_flag cli_global_flags[];
 /* The length of the global option at argv[i] with its value (1 or 2), or 0 if argv[i]
- * is not one. */
+ * is not one; -1 after a usage error when its value is missing (`fleet --flake`). */
 int cli_global_option_len(int argc, char **argv, int i);
 /* Moves the global options at argv[from..at) behind argv[at]: the word they preceded
  * comes first, so argv + from is [word, options…, rest…]. */

@@ -166,6 +166,14 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 	return -1;
 }
 
+/* Names what is missing (the usage's first word, MACHINE) or the first extra argument. */
+static int wrong_count(const struct cli_command *cmd, char **pos, int npos, int max)
+{
+	if (npos > max)
+		return cli_usage_error(cmd, "unexpected argument '%s'", pos[max]);
+	return cli_usage_error(cmd, "missing %.*s", (int)strcspn(cmd->usage, " "), cmd->usage);
+}
+
 #define SETUP(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 0)
 #define SETUP_GENERATORS(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 1)
 #define SETUP_(cmd, min, max, problems, generators)                                                \
@@ -175,8 +183,7 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 	if (rc >= 0)                                                                               \
 		goto out;                                                                          \
 	if (npos < (min) || npos > (max)) {                                                        \
-		rc = cli_usage_error(&(cmd),                                                       \
-		                     npos < (min) ? "missing argument" : "too many arguments");    \
+		rc = wrong_count(&(cmd), pos, npos, max);                                          \
 		goto out;                                                                          \
 	}                                                                                          \
 	if ((rc = cli_flake_load(&ctx, problems)) != 0)                                            \
@@ -483,7 +490,7 @@ static int inventory_graph(int argc, char **argv)
 		goto out;
 	}
 	if (npos) {
-		rc = cli_usage_error(&graph_cmd, "too many arguments");
+		rc = wrong_count(&graph_cmd, pos, npos, 0);
 		goto out;
 	}
 	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)

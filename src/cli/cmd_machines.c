@@ -225,7 +225,7 @@ static int machines_create(int argc, char **argv)
 		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (fl_inventory_machine(&ctx.inv, name)) {
-		cli_fail("machine %s already exists in %s; nothing was changed", name,
+		cli_fail("machine \"%s\" already exists in %s; nothing was changed", name,
 		         ctx.flake.ptr);
 		goto out;
 	}

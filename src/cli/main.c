@@ -73,6 +73,8 @@ static int run_family(int argc, char **argv)
 		}
 		if ((n = cli_global_option_len(argc, argv, i)) == 0)
 			break;
+		if (n < 0)
+			return CLI_EXIT_USAGE;
 	}
 	if (i >= argc) {
 		usage(stderr);

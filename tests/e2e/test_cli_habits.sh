@@ -141,4 +141,15 @@ check "a missing key names the file and the path" grep -q "s.yaml: \[\"db\"\]\[\
 run "$FLEET" inventory show nosuch --flake "$B"
 check "an unknown machine is named, with where to look" grep -q 'no machine named "nosuch"' "$T/run.err"
 
+run "$FLEET" inventory show --flake "$B"
+check "a missing argument is named: exit 2, 'missing MACHINE'" sh -c "[ $RC = 2 ] && grep -q 'inventory show: missing MACHINE' '$T/run.err'"
+run "$FLEET" inventory roles backup extra --flake "$B"
+check "an extra argument is named: exit 2" sh -c "[ $RC = 2 ] && grep -q \"inventory roles: unexpected argument 'extra'\" '$T/run.err'"
+run "$FLEET" inventory --flake
+check "a global option without its value, before the verb: exit 2 naming it" sh -c "[ $RC = 2 ] && grep -q 'option --flake needs PATH' '$T/run.err'"
+run "$FLEET" --option
+check "…before the family" sh -c "[ $RC = 2 ] && grep -q 'option --option needs NAME=VALUE' '$T/run.err'"
+run "$FLEET" machines create cinnabar --class nixos --system x86_64-linux --flake "$B"
+check "machines create of an existing machine: quotes the name and the flake" sh -c "[ $RC = 1 ] && grep -q 'machine \"cinnabar\" already exists in $B; nothing was changed' '$T/run.err'"
+
 finish
