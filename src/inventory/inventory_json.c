@@ -171,16 +171,18 @@ static int insert_member(const char *text, size_t len, const struct fl_jv *obj,
 		rc = rc ? rc : fl_buf_put(out, body.ptr, body.len);
 		rc = rc ? rc : fl_buf_put(out, after, len - (size_t)(after - text));
 	} else if (rc == 0) {
-		/* an empty object: its inside becomes the member, the '}' on its own line */
-		rc = fl_buf_put(out, text, (size_t)(obj->raw + 1 - text));
+		/* an empty object: the member goes right after its '{'; what was inside stays,
+		 * and puts the '}' on its own line when it holds a line break */
+		const char *inside = obj->raw + 1;
+		rc = fl_buf_put(out, text, (size_t)(inside - text));
 		if (rc == 0 && l->nl)
 			rc = fl_buf_printf(out, "%s%s", l->nl, mi);
 		rc = rc ? rc : fl_buf_put(out, body.ptr, body.len);
-		if (rc == 0 && l->nl) {
+		if (rc == 0 && l->nl && !memchr(inside, '\n', (size_t)(end - inside))) {
 			rc = fl_buf_puts(out, l->nl);
 			rc = rc ? rc : fl_buf_put(out, obj_indent, obj_ilen);
 		}
-		rc = rc ? rc : fl_buf_put(out, end, len - (size_t)(end - text));
+		rc = rc ? rc : fl_buf_put(out, inside, len - (size_t)(inside - text));
 	}
 	fl_buf_free(&member_indent);
 	fl_buf_free(&body);
@@ -192,7 +194,7 @@ int fl_inventory_json_add_machine(const char *text, size_t len,
 {
 	struct layout l = {"\n", FL_BUF_INIT};
 	size_t blank = 0;
-	while (blank < len && strchr(" \t\r\n", text[blank]))
+	while (blank < len && text[blank] && strchr(" \t\r\n", text[blank]))
 		blank++;
 	if (blank == len) {
 		/* A new file: two spaces, as `nix eval` users read it. */
