@@ -168,6 +168,8 @@ run "$FLEET" machines create cinnabar --class nixos --system x86_64-linux
 check "creating a machine Nix declares: exit 1" sh -c "[ $RC = 1 ] && grep -q 'already exists' '$T/run.err'"
 run "$FLEET" machines create Bad.Name --class nixos --system x86_64-linux
 check "a name outside the contract's rule: exit 2 quoting the rule" sh -c "[ $RC = 2 ] && grep -qF '^[A-Za-z0-9][A-Za-z0-9_-]*\$' '$T/run.err'"
+run "$FLEET" machines create x/../../../escaped --class nixos --system x86_64-linux
+check "a name with a path in it: refused, nothing written outside" sh -c "[ $RC = 2 ] && [ ! -e '$T/escaped' ] && ! grep -q escaped inventory.json"
 run "$FLEET" machines create -web --class nixos --system x86_64-linux
 check "a name starting with '-' is an option, not a name: exit 2" test "$RC" = 2
 run "$FLEET" machines create _web --class nixos --system x86_64-linux
