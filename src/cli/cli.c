@@ -55,6 +55,13 @@ static int finish_positionals(struct cli_parser *p)
 	return -1;
 }
 
+void cli_parser_free(struct cli_parser *p)
+{
+	free(p->pos);
+	p->pos = NULL;
+	p->done = 1;
+}
+
 static int bail(struct cli_parser *p, int rc)
 {
 	free(p->pos);

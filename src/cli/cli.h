@@ -81,6 +81,9 @@ void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int ar
 #define CLI_HELP (-2)
 #define CLI_BAD (-3)
 int cli_next_flag(struct cli_parser *p);
+/* For a caller that stops before cli_next_flag returned -1, CLI_HELP or CLI_BAD (a flag
+ * value it rejects): frees what the parser holds. */
+void cli_parser_free(struct cli_parser *p);
 
 void cli_print_help(FILE *f, const struct cli_command *cmd);
 void cli_print_verbs(FILE *f, const char *family, const char *summary,

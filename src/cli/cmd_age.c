@@ -380,6 +380,7 @@ int cmd_age_main(int argc, char **argv)
 	}
 	rc = age_run(&a);
 out:
+	cli_parser_free(&p);
 	free(a.recipients);
 	free(a.recipient_files);
 	free(a.identity_files);

@@ -159,6 +159,7 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 		int r = cli_flake_flag(ctx, cmd, c, p.optarg);
 		if (r == 1)
 			continue;
+		cli_parser_free(&p);
 		return r ? r : CLI_EXIT_USAGE;
 	}
 	*pos = p.argv + p.optind;

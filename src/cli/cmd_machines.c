@@ -48,6 +48,7 @@ static int machines_list(int argc, char **argv)
 		    c == CLI_BAD ? CLI_EXIT_USAGE : cli_flake_flag(&ctx, &list_cmd, c, p.optarg);
 		if (r != 1) {
 			rc = r ? r : CLI_EXIT_USAGE;
+			cli_parser_free(&p);
 			goto out;
 		}
 	}
@@ -177,6 +178,7 @@ static int machines_create(int argc, char **argv)
 		int r = cli_flake_flag(&ctx, &create_cmd, c, p.optarg);
 		if (r != 1) {
 			rc = r ? r : CLI_EXIT_USAGE;
+			cli_parser_free(&p);
 			goto out;
 		}
 	}

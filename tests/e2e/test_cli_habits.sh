@@ -120,6 +120,13 @@ run "$FLEET" inventory graph --format svg --flake "$B"
 check "inventory graph --format svg: exit 2" test "$RC" = 2
 run "$FLEET" inventory list --option noequals --flake "$B"
 check "--option without NAME=VALUE: exit 2" test "$RC" = 2
+# a flag value refused in the middle of the flags (nothing leaks: exit 2 under ASan too)
+run "$FLEET" machines list --option noequals --flake "$B"
+check "machines list --option without NAME=VALUE: exit 2" test "$RC" = 2
+run "$FLEET" machines create web9 --option noequals --class nixos --system x86_64-linux --flake "$B"
+check "machines create --option without NAME=VALUE: exit 2" test "$RC" = 2
+run "$FLEET" age --threads 0 -r age1x
+check "age --threads 0: exit 2" test "$RC" = 2
 
 # --- messages: each thing once, naming what they are about; order; plurals ----------------------
 fleet_fixture with-inventory-json "$T/wij" >/dev/null
