@@ -13,10 +13,30 @@ pid, fd = pty.fork()
 if pid == 0:
     os.environ["TERM"] = "dumb"
     os.execvp(argv[0], argv)
-def drain(t):
+def drain(quiet, longest=10.0):
+    """What the terminal shows until it has been quiet for `quiet` seconds."""
     out = b""
-    end = time.monotonic() + t
-    while time.monotonic() < end:
+    end = time.monotonic() + longest
+    last = time.monotonic()
+    while time.monotonic() < end and time.monotonic() - last < quiet:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if fd in r:
+            try:
+                d = os.read(fd, 65536)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+            last = time.monotonic()
+    return out
+
+
+def until(marker, longest=60.0):
+    """What the terminal shows up to and including marker."""
+    out = b""
+    end = time.monotonic() + longest
+    while marker not in out and time.monotonic() < end:
         r, _, _ = select.select([fd], [], [], 0.1)
         if fd in r:
             try:
@@ -27,20 +47,20 @@ def drain(t):
                 break
             out += d
     return out
-drain(1.0)
+
+
 for l in setup.split("\n"):
     os.write(fd, l.encode() + b"\n")
-    drain(0.5)
-os.write(fd, b"echo READY\n")
-drain(1.0)
+# the shell has run the setup when it prints what `echo` was given, assembled
+os.write(fd, b"echo SETUP-$((6 * 7))-DONE\n")
+until(b"SETUP-42-DONE")
+drain(0.2)
 os.write(fd, line.encode() + b"\t")
-out = drain(1.5)
+out = drain(1.0)
 os.write(fd, b"\t")
-out += drain(1.5)
-os.write(fd, b"\x03")
-drain(0.3)
-os.write(fd, b"exit\n")
-drain(0.3)
+out += drain(1.0)
+os.write(fd, b"\x03exit\n")
+drain(0.1, 1.0)
 try:
     os.kill(pid, 9)
 except OSError:

@@ -21,37 +21,43 @@ done
 check "…and inventory's verbs" test -n "${verbs[inventory]}"
 # age is a command itself, with one verb its usage names
 verbs[age]=keygen
+# What each shell must complete, one query a line: WANT<TAB>the command line typed so far
+# (its last word a prefix of WANT): every family, verb and flag the help shows.
+: >"$T/queries"
+for fam in $families; do
+	printf '%s\tfleet %s\n' "$fam" "${fam:0:2}" >>"$T/queries"
+	for verb in ${verbs[$fam]}; do
+		printf '%s\tfleet %s %s\n' "$verb" "$fam" "${verb:0:1}" >>"$T/queries"
+		for flag in $("$FLEET" "$fam" "$verb" --help | flags_of); do
+			printf '%s\tfleet %s %s %s\n' "$flag" "$fam" "$verb" "${flag:0:3}" >>"$T/queries"
+		done
+	done
+done
+nq=$(wc -l <"$T/queries")
 
 # --- bash ------------------------------------------------------------------------------------
 run "$FLEET" completion bash
 check "completion bash: exit 0" test "$RC" = 0
 cp "$T/run.out" "$T/fleet.bash"
 check "completion bash: bash -n accepts it" bash -n "$T/fleet.bash"
+has() { # WORD COMMAND...: the command's output has WORD as a line
+	local w=$1
+	shift
+	"$@" | grep -qxF -- "$w"
+}
 bash_complete() { # WORDS...: COMPREPLY, one per line, the last word being completed
 	bash -c 'source "$1" || exit 3; shift
 		complete -p fleet >/dev/null || exit 4
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _fleet
 		printf "%s\n" "${COMPREPLY[@]}"' bash "$T/fleet.bash" "$@"
 }
-has() { # WORD COMMAND...: the command's output has WORD as a line
-	local w=$1
-	shift
-	"$@" | grep -qxF -- "$w"
-}
-n=0 bad=
-for fam in $families; do
-	has "$fam" bash_complete fleet "${fam:0:2}" || bad="$bad $fam"
-	n=$((n + 1))
-	for verb in ${verbs[$fam]}; do
-		has "$verb" bash_complete fleet "$fam" "${verb:0:1}" || bad="$bad $fam/$verb"
-		n=$((n + 1))
-		for flag in $("$FLEET" "$fam" "$verb" --help | flags_of); do
-			has "$flag" bash_complete fleet "$fam" "$verb" "${flag:0:3}" || bad="$bad $fam/$verb/$flag"
-			n=$((n + 1))
-		done
-	done
-done
-check "bash: every family, verb and flag of the help completes ($n checked)${bad:+; missing:$bad}" test -z "$bad"
+missing=$(bash -c 'source "$1" || exit 3
+	while IFS=$'"'\\t'"' read -r want line; do
+		read -ra w <<<"$line"
+		COMP_WORDS=("${w[@]}"); COMP_CWORD=$((${#w[@]} - 1)); COMPREPLY=(); _fleet
+		printf "%s\n" "${COMPREPLY[@]}" | grep -qxF -- "$want" || printf "%s " "$line"
+	done <"$2"' bash "$T/fleet.bash" "$T/queries")
+check "bash: every family, verb and flag of the help completes ($nq checked)${missing:+; missing: $missing}" test -z "$missing"
 check "bash: a family's prefix completes to it alone" test "$(bash_complete fleet inv)" = inventory
 check "bash: global options before the family are skipped with their value" has inventory bash_complete fleet --flake /tmp --json inv
 check "bash: …and before the verb" has list bash_complete fleet inventory --flake /tmp li
@@ -77,20 +83,15 @@ if command -v zsh >/dev/null; then
 			words=("$@"); CURRENT=$#; _fleet' zsh "$T/_fleet" "$@" | cut -d: -f1
 	}
 	check "zsh: loaded with compinit, it registers itself" zsh -f -c 'autoload -U compinit && compinit -u -D && source "$1" && [[ ${_comps[fleet]} == _fleet ]]' zsh "$T/_fleet"
-	n=0 bad=
-	for fam in $families; do
-		has "$fam" zsh_complete fleet "" || bad="$bad $fam"
-		n=$((n + 1))
-		for verb in ${verbs[$fam]}; do
-			has "$verb" zsh_complete fleet "$fam" "" || bad="$bad $fam/$verb"
-			n=$((n + 1))
-			for flag in $("$FLEET" "$fam" "$verb" --help | flags_of); do
-				has "$flag" zsh_complete fleet "$fam" "$verb" - || bad="$bad $fam/$verb/$flag"
-				n=$((n + 1))
-			done
-		done
-	done
-	check "zsh: every family, verb and flag of the help is offered ($n checked)${bad:+; missing:$bad}" test -z "$bad"
+	missing=$(zsh -f -c 'source "$1" || exit 3
+		_describe() { print -rl -- "${(@P)${@[-1]}}" }
+		compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@" }
+		_files() { print -r -- @files }
+		while IFS=$'"'\\t'"' read -r want line; do
+			words=(${=line}); CURRENT=${#words}
+			_fleet | cut -d: -f1 | grep -qxF -- "$want" || printf "%s " "$line"
+		done <"$2"' zsh "$T/_fleet" "$T/queries")
+	check "zsh: every family, verb and flag of the help is offered ($nq checked)${missing:+; missing: $missing}" test -z "$missing"
 	check "zsh: global options are skipped with their value" has list zsh_complete fleet --flake /tmp inventory --json ""
 	check "zsh: a flag's choices" test "$(zsh_complete fleet machines create --class '' | tr '\n' ' ')" = "nixos darwin "
 	check "zsh: a flag taking a path: files" test "$(zsh_complete fleet inventory list --flake '')" = @files
@@ -116,20 +117,14 @@ if command -v fish >/dev/null; then
 	fish_complete() { # COMMAND-LINE: the candidates fish offers
 		fish -N -c 'source $argv[1]; complete -C $argv[2]' "$T/fleet.fish" "$1" | cut -f1
 	}
-	n=0 bad=
-	for fam in $families; do
-		has "$fam" fish_complete "fleet ${fam:0:2}" || bad="$bad $fam"
-		n=$((n + 1))
-		for verb in ${verbs[$fam]}; do
-			has "$verb" fish_complete "fleet $fam ${verb:0:1}" || bad="$bad $fam/$verb"
-			n=$((n + 1))
-			for flag in $("$FLEET" "$fam" "$verb" --help | flags_of); do
-				has "$flag" fish_complete "fleet $fam $verb ${flag:0:3}" || bad="$bad $fam/$verb/$flag"
-				n=$((n + 1))
-			done
-		done
-	done
-	check "fish: every family, verb and flag of the help completes ($n checked)${bad:+; missing:$bad}" test -z "$bad"
+	missing=$(fish -N -c 'source $argv[1]
+		for q in (cat $argv[2])
+			set -l parts (string split -m1 \t -- $q)
+			if not contains -- $parts[1] (complete -C $parts[2] | string replace -r "\t.*" "")
+				printf "%s " $parts[2]
+			end
+		end' "$T/fleet.fish" "$T/queries")
+	check "fish: every family, verb and flag of the help completes ($nq checked)${missing:+; missing: $missing}" test -z "$missing"
 	check "fish: global options are skipped with their value" has list fish_complete "fleet --flake /tmp inventory --json l"
 	check "fish: a flag's choices" test "$(fish_complete "fleet inventory graph --format " | tr '\n' ' ')" = "dot mermaid "
 	check "fish: no file names where a verb is expected" sh -c "! fish -N -c 'source \$argv[1]; complete -C \"fleet inventory \"' '$T/fleet.fish' | grep -q fleet.fish"
