@@ -79,6 +79,14 @@ run cp secrets.yaml before.yaml
 run fleet sops set secrets.yaml '["db"]["password"]' '"n3w-pass"'
 show "diff before.yaml secrets.yaml   # only the touched value (and mac, lastmodified) changed (exits 1)"
 diff before.yaml secrets.yaml || true
+sh_run "sed 's/^\\(    lastmodified: \"\\)20/\\119/' secrets.yaml >tampered.yaml"
+show "fleet sops decrypt tampered.yaml   # lastmodified changed: the MAC refuses it (exits 1)"
+if fleet sops decrypt tampered.yaml; then
+	echo "demo: FAILED: fleet accepted a tampered sops file" >&2
+	exit 1
+else
+	echo "(exit $?: refused)"
+fi
 
 # --- the inventory of a fleet flake, evaluated by nix ---
 . "$root/tests/e2e/nixlib.sh"
