@@ -540,6 +540,7 @@ static int sops_encrypt_main(int argc, char **argv)
 	if (formats(&a, &in, &out) < 0 || resolve_recipients(&a, &rule) < 0 ||
 	    merge_rules(&a.rules, &rule.rules) < 0 || read_input(a.file, &data) < 0 ||
 	    fl_sops_load_plain(&f, data.ptr ? data.ptr : "", data.len, in) < 0) {
+		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
@@ -711,6 +712,8 @@ static int sops_set_common(int argc, char **argv, int unset)
 		value.n = 0;
 		rc = fl_sops_path_set(&f, &path, v);
 	}
+	if (rc < 0)
+		fl_error_prefix("%s: ", a.pos[1]);
 	if (rc < 0 || reencrypt_and_write(&a, &f, in, key, stash) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		rc = cli_fail_lib();

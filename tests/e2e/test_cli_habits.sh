@@ -145,6 +145,10 @@ run "$FLEET" sops decrypt "$T/no-such.yaml"
 check "a missing file is named once" sh -c "[ $RC = 1 ] && [ \$(grep -o 'no-such.yaml' '$T/run.err' | wc -l) = 1 ] && grep -q 'cannot open' '$T/run.err'"
 run "$FLEET" sops decrypt --extract '["db"]["nope"]' "$T/s.yaml"
 check "a missing key names the file and the path" grep -q "s.yaml: \[\"db\"\]\[\"nope\"\] is not in the file" "$T/run.err"
+run "$FLEET" sops unset "$T/s.yaml" '["db"]["nope"]'
+check "sops unset of a missing key names the file and the path" grep -q 's.yaml: \["db"\]\["nope"\]: ' "$T/run.err"
+run "$FLEET" sops encrypt --age "$("$FLEET" age keygen -y "$T/sops.key")" "$T/s.yaml"
+check "sops encrypt of an encrypted file names the file" grep -q 's.yaml: the file already has sops metadata' "$T/run.err"
 run "$FLEET" inventory show nosuch --flake "$B"
 check "an unknown machine is named, with where to look" grep -q 'no machine named "nosuch"' "$T/run.err"
 
