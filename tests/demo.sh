@@ -36,7 +36,7 @@ q() {
 # sh_run LINE: prints LINE (pipes, redirections) and runs it as printed.
 show() { printf '\n%s$ %s%s\n' "$bold" "$1" "$plain"; }
 run() {
-	local line= a
+	local line='' a
 	for a in "$@"; do line+="${line:+ }$(q "$a")"; done
 	show "$line"
 	"$@"
