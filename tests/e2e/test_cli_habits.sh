@@ -68,6 +68,9 @@ check "fleet --help lists the global options" sh -c "grep -q -- '--flake PATH' '
 
 # --- read-only verbs on a fleet with problems: an answer and a warning ------------------------
 I=$T/invalid
+# how many problems the fixture has, asked of nix itself
+NP=$(nix eval --json "$I#fleet.problems" 2>/dev/null | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+check "nix counts the invalid fixture's problems" test "${NP:-0}" -gt 1
 for verb in "inventory list" "inventory show web1" "inventory tags" "inventory instances" \
 	"inventory roles zerotier" "inventory graph" "machines list"; do
 	# shellcheck disable=SC2086
@@ -75,13 +78,13 @@ for verb in "inventory list" "inventory show web1" "inventory tags" "inventory i
 	check "$verb on a fleet with problems: exit 0" test "$RC" = 0
 	check "$verb on a fleet with problems: an answer on stdout" test -s "$T/run.out"
 	check "$verb on a fleet with problems: a warning naming their count" \
-		grep -q "warning: the fleet configuration in $I has 14 problems; 'fleet inventory validate --flake $I' lists them" "$T/run.err"
+		grep -q "warning: the fleet configuration in $I has $NP problems; 'fleet inventory validate --flake $I' lists them" "$T/run.err"
 	check "$verb on a fleet with problems: the warning only, once" test "$(wc -l <"$T/run.err")" = 1
 done
 run "$FLEET" inventory --json list --flake "$I"
 check "--json on a fleet with problems: stdout is still JSON" test "$(names)" = "laptop,web1,web2"
 run "$FLEET" inventory validate --flake "$I"
-check "validate still lists them and exits 1" sh -c "[ $RC = 1 ] && grep -q '^14 problems:' '$T/run.err'"
+check "validate still lists them and exits 1" sh -c "[ $RC = 1 ] && grep -q '^$NP problems:' '$T/run.err'"
 run "$FLEET" inventory list --flake "$B"
 check "a fleet without problems: no warning" test ! -s "$T/run.err"
 
@@ -139,8 +142,6 @@ check "inventory tags: sorted by tag (laptop's workstation comes first in the in
 	test "$(awk 'NR > 1 { printf "%s ", $1 }' "$T/run.out")" = "edge vps workstation "
 run "$FLEET" inventory tags --json --flake "$I"
 check "inventory tags --json: sorted too" test "$(json '" ".join(d)')" = "edge vps workstation"
-run "$FLEET" inventory instances --json --flake "$I"
-check "an instance without a module: module is null, not \"\"" test "$(json '[i["module"] for i in d if i["name"] == "nomodule"][0]')" = None
 run "$FLEET" sops decrypt "$T/no-such.yaml"
 check "a missing file is named once" sh -c "[ $RC = 1 ] && [ \$(grep -o 'no-such.yaml' '$T/run.err' | wc -l) = 1 ] && grep -q 'cannot open' '$T/run.err'"
 run "$FLEET" sops decrypt --extract '["db"]["nope"]' "$T/s.yaml"

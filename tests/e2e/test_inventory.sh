@@ -81,7 +81,7 @@ check "validate: a dependency on a generator the other machine lacks" grep -q 'g
 check "validate: a dependency cycle through two machines" grep -q 'generators "web1/ping", "web2/ping": dependency cycle across machines' "$T/run.err"
 check "validate: module.name defaults to the instance name" sh -c "! grep -q 'module.name' '$T/run.err'"
 run "$FLEET" machines list --flake "$T/invalid"
-check "read-only commands answer a flake with problems, with a warning" sh -c "[ $RC = 0 ] && grep -q 'warning: .* has 14 problems' '$T/run.err'"
+check "read-only commands answer a flake with problems, with a warning" sh -c "[ $RC = 0 ] && grep -qE 'warning: .* has [0-9]+ problems' '$T/run.err'"
 
 # --- Nix errors -------------------------------------------------------------------------------
 fleet_fixture syntax-error "$T/syntax" >/dev/null
