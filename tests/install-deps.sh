@@ -8,6 +8,7 @@ packages=(
 	libssh2-1-dev libcmocka-dev zlib1g-dev
 	age openssh-client hyperfine time python3 python3-cryptography
 	nix-bin busybox-static git
+	zsh fish groff-base man-db
 )
 # node and npm run the independent checkers in tests/npm (sops-age).
 command -v npm >/dev/null || packages+=(nodejs npm)

@@ -116,6 +116,24 @@ struct fl_inventory_load {
 /* One evaluation of FLAKE#fleet, or none when the cache has it (docs/cache.md). */
 int fl_inventory_load(struct fl_inventory_load *ld, struct fl_inventory *out);
 
+/* Whether name is a machine name (docs/contract.md: ^[A-Za-z0-9][A-Za-z0-9_-]*$). */
+int fl_inventory_machine_name_valid(const char *name);
+
+/* A machine as `fleet machines create` declares it in inventory.json; NULL fields (and no
+ * tags) are left out of the file. */
+struct fl_inventory_json_machine {
+	const char *name, *machine_class, *system, *target_host;
+	const char *const *tags;
+	size_t ntags;
+};
+/* Appends to out the inventory.json text `text` (len bytes; empty for a new file) with
+ * machine m added to its "machines" object (made if missing). Everything else in the
+ * text stays byte for byte; the new member is laid out as its siblings are (indentation,
+ * line endings, one-line objects). Fails with FL_E_EXISTS if the machine is already
+ * there, FL_E_INVALID if the text is not a JSON object whose "machines" is an object. */
+int fl_inventory_json_add_machine(const char *text, size_t len,
+                                  const struct fl_inventory_json_machine *m, struct fl_buf *out);
+
 void fl_strv_free(struct fl_strv *v);
 
 #endif

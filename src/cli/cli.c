@@ -55,6 +55,13 @@ static int finish_positionals(struct cli_parser *p)
 	return -1;
 }
 
+void cli_parser_free(struct cli_parser *p)
+{
+	free(p->pos);
+	p->pos = NULL;
+	p->done = 1;
+}
+
 static int bail(struct cli_parser *p, int rc)
 {
 	free(p->pos);
@@ -172,22 +179,81 @@ void cli_print_verbs(FILE *out, const char *family, const char *summary,
 	fprintf(out, "\nRun 'fleet %s <command> --help' for a command's options.\n", family);
 }
 
+int cli_global_option_len(int argc, char **argv, int i)
+{
+	const char *a = argv[i];
+	if (strncmp(a, "--", 2) != 0)
+		return 0;
+	const char *eq = strchr(a + 2, '=');
+	size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+	for (const struct cli_flag *f = cli_global_flags; f->name; f++) {
+		if (strlen(f->name) != len || strncmp(f->name, a + 2, len) != 0)
+			continue;
+		if (!f->arg || eq)
+			return 1;
+		if (i + 1 < argc)
+			return 2;
+		fprintf(stderr,
+		        "fleet: option --%s needs %s\nRun 'fleet --help' for the global options.\n",
+		        f->name, f->arg);
+		return -1;
+	}
+	return 0;
+}
+
+void cli_hand_on_globals(char **argv, int from, int at)
+{
+	char *word = argv[at];
+	memmove(argv + from + 1, argv + from, (size_t)(at - from) * sizeof(char *));
+	argv[from] = word;
+}
+
+static int is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
 int cli_dispatch(const char *family, const char *summary, const struct cli_verb *verbs, int argc,
                  char **argv)
 {
-	if (argc < 2) {
+	int i = 1, n = 0;
+	while (i < argc && !is_help(argv[i]) && (n = cli_global_option_len(argc, argv, i)) > 0)
+		i += n;
+	if (i < argc && n < 0)
+		return CLI_EXIT_USAGE;
+	if (i >= argc) {
 		cli_print_verbs(stderr, family, summary, verbs);
 		return CLI_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (is_help(argv[i]) || (!strcmp(argv[i], "help") && i + 1 >= argc)) {
 		cli_print_verbs(stdout, family, summary, verbs);
 		return CLI_EXIT_OK;
 	}
-	for (const struct cli_verb *v = verbs; v->name; v++)
-		if (!strcmp(argv[1], v->name))
-			return v->run(argc - 1, argv + 1);
+	if (!strcmp(argv[i], "help")) {
+		/* fleet FAMILY help VERB = fleet FAMILY VERB --help */
+		char *help_argv[] = {argv[i + 1], "--help", NULL};
+		for (const struct cli_verb *v = verbs; v->name; v++)
+			if (!strcmp(argv[i + 1], v->name))
+				return v->run(2, help_argv);
+	} else if (argv[i][0] == '-') {
+		fprintf(stderr,
+		        "fleet %s: unknown option %s before the command\n"
+		        "Options here are only the global ones:",
+		        family, argv[i]);
+		for (const struct cli_flag *f = cli_global_flags; f->name; f++)
+			fprintf(stderr, " --%s", f->name);
+		fprintf(stderr, ".\nRun 'fleet %s --help' for the commands.\n", family);
+		return CLI_EXIT_USAGE;
+	} else {
+		for (const struct cli_verb *v = verbs; v->name; v++)
+			if (!strcmp(argv[i], v->name)) {
+				cli_hand_on_globals(argv, 1, i);
+				return v->run(argc - 1, argv + 1);
+			}
+	}
+	const char *name = !strcmp(argv[i], "help") ? argv[i + 1] : argv[i];
 	fprintf(stderr, "fleet %s: unknown command '%s'\nRun 'fleet %s --help' for the list.\n",
-	        family, argv[1], family);
+	        family, name, family);
 	return CLI_EXIT_USAGE;
 }
 
@@ -205,7 +271,17 @@ int cli_fail(const char *fmt, ...)
 int cli_fail_lib(void)
 {
 	const struct fl_error *e = fl_error_last();
-	return cli_fail("%s", e->message[0] ? e->message : "unknown error");
+	const char *msg = e->message[0] ? e->message : "unknown error";
+	/* Each thing said once: "a.yaml: cannot open a.yaml: …" loses the prefix that the
+	 * rest of the message repeats (a caller prefixed what the library already named). */
+	const char *colon = strstr(msg, ": ");
+	if (colon && colon > msg) {
+		size_t n = (size_t)(colon - msg);
+		for (const char *p = colon + 2; (p = memmem(p, strlen(p), msg, n)) != NULL; p++)
+			if (strchr(": \"'", p[n])) /* the whole name, not a longer one ('\0' too) */
+				return cli_fail("%s", colon + 2);
+	}
+	return cli_fail("%s", msg);
 }
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)

@@ -36,7 +36,32 @@ struct cli_verb {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
+	const struct cli_command *cmd; /* its usage and flags: help, completion, man page */
 };
+
+/* A command family (src/cli/main.c's table): `fleet <name> …`. */
+struct cli_family {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const struct cli_verb *verbs;  /* NULL-terminated, or NULL when it has none */
+	const struct cli_command *cmd; /* set when the family itself takes flags (age, man) */
+};
+
+/* The families, terminated by an entry with name == NULL (defined in main.c). */
+extern const struct cli_family cli_families[];
+
+/* Options that may stand anywhere before the verb (`fleet --flake X inventory list`,
+ * `fleet inventory --json list`), as git's -C and nix's --option do. They are handed on
+ * to the verb, whose own flag table decides whether it takes them. Long names only;
+ * terminated by an entry with name == NULL (defined in flake.c). */
+extern const struct cli_flag cli_global_flags[];
+/* The length of the global option at argv[i] with its value (1 or 2), or 0 if argv[i]
+ * is not one; -1 after a usage error when its value is missing (`fleet --flake`). */
+int cli_global_option_len(int argc, char **argv, int i);
+/* Moves the global options at argv[from..at) behind argv[at]: the word they preceded
+ * comes first, so argv + from is [word, options…, rest…]. */
+void cli_hand_on_globals(char **argv, int from, int at);
 
 struct cli_parser {
 	const struct cli_command *cmd;
@@ -56,6 +81,9 @@ void cli_parser_init(struct cli_parser *p, const struct cli_command *cmd, int ar
 #define CLI_HELP (-2)
 #define CLI_BAD (-3)
 int cli_next_flag(struct cli_parser *p);
+/* For a caller that stops before cli_next_flag returned -1, CLI_HELP or CLI_BAD (a flag
+ * value it rejects): frees what the parser holds. */
+void cli_parser_free(struct cli_parser *p);
 
 void cli_print_help(FILE *f, const struct cli_command *cmd);
 void cli_print_verbs(FILE *f, const char *family, const char *summary,

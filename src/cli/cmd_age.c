@@ -29,7 +29,7 @@ static const struct cli_flag age_flags[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static const struct cli_command age_cmd = {
+const struct cli_command cmd_age_command = {
     "age",
     "[-e] (-r RECIPIENT | -R FILE | -i FILE | -p)… [-a] [-o OUT] [IN]\n"
     "       fleet age -d [-i FILE]… [-o OUT] [IN]\n"
@@ -290,6 +290,11 @@ static int keygen_main(int argc, char **argv)
 	return rc < 0 ? cli_fail_lib() : CLI_EXIT_OK;
 }
 
+const struct cli_verb cmd_age_verbs[] = {
+    {"keygen", keygen_main, "generate an identity, or derive recipients (-y)", &keygen_cmd},
+    {NULL, NULL, NULL, NULL},
+};
+
 int cmd_age_main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "keygen"))
@@ -298,7 +303,7 @@ int cmd_age_main(int argc, char **argv)
 	struct age_args a = {.passphrase_fd = -1};
 	struct cli_parser p;
 	int c, rc = CLI_EXIT_USAGE;
-	cli_parser_init(&p, &age_cmd, argc, argv);
+	cli_parser_init(&p, &cmd_age_command, argc, argv);
 	while ((c = cli_next_flag(&p)) != -1) {
 		switch (c) {
 		case 'e':
@@ -328,8 +333,8 @@ int cmd_age_main(int argc, char **argv)
 		case OPT_THREADS: {
 			int n;
 			if (parse_fd(p.optarg, &n) < 0 || n < 1 || n > 64) {
-				rc = cli_usage_error(&age_cmd, "--threads wants 1 to 64, not '%s'",
-				                     p.optarg);
+				rc = cli_usage_error(&cmd_age_command,
+				                     "--threads wants 1 to 64, not '%s'", p.optarg);
 				goto out;
 			}
 			a.threads = (unsigned)n;
@@ -337,7 +342,8 @@ int cmd_age_main(int argc, char **argv)
 		}
 		case OPT_PASSPHRASE_FD:
 			if (parse_fd(p.optarg, &a.passphrase_fd) < 0) {
-				rc = cli_usage_error(&age_cmd, "--passphrase-fd wants a number");
+				rc = cli_usage_error(&cmd_age_command,
+				                     "--passphrase-fd wants a number");
 				goto out;
 			}
 			break;
@@ -349,29 +355,32 @@ int cmd_age_main(int argc, char **argv)
 		}
 	}
 	if (p.argc - p.optind > 1) {
-		rc = cli_usage_error(&age_cmd, "too many arguments: only one input file");
+		rc = cli_usage_error(&cmd_age_command, "too many arguments: only one input file");
 		goto out;
 	}
 	a.input = p.optind < p.argc ? p.argv[p.optind] : NULL;
 	if (a.decrypt && a.encrypt) {
-		rc = cli_usage_error(&age_cmd, "-e and -d are mutually exclusive");
+		rc = cli_usage_error(&cmd_age_command, "-e and -d are mutually exclusive");
 		goto out;
 	}
 	if (a.decrypt && (a.nr || a.nrf || a.passphrase || a.armor)) {
-		rc = cli_usage_error(&age_cmd, "-r, -R, -p and -a are for encryption; decryption "
-		                               "detects armor and asks for passphrases");
+		rc = cli_usage_error(&cmd_age_command,
+		                     "-r, -R, -p and -a are for encryption; decryption "
+		                     "detects armor and asks for passphrases");
 		goto out;
 	}
 	if (!a.decrypt && !a.nr && !a.nrf && !a.ni && !a.passphrase) {
-		rc = cli_usage_error(&age_cmd, "missing recipients: give -r, -R, -i or -p");
+		rc = cli_usage_error(&cmd_age_command, "missing recipients: give -r, -R, -i or -p");
 		goto out;
 	}
 	if (!a.decrypt && a.passphrase && (a.nr || a.nrf || a.ni)) {
-		rc = cli_usage_error(&age_cmd, "-p cannot be combined with other recipients");
+		rc = cli_usage_error(&cmd_age_command,
+		                     "-p cannot be combined with other recipients");
 		goto out;
 	}
 	rc = age_run(&a);
 out:
+	cli_parser_free(&p);
 	free(a.recipients);
 	free(a.recipient_files);
 	free(a.identity_files);

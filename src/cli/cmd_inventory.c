@@ -159,6 +159,7 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 		int r = cli_flake_flag(ctx, cmd, c, p.optarg);
 		if (r == 1)
 			continue;
+		cli_parser_free(&p);
 		return r ? r : CLI_EXIT_USAGE;
 	}
 	*pos = p.argv + p.optind;
@@ -166,26 +167,33 @@ static int parse(const struct cli_command *cmd, int argc, char **argv, struct cl
 	return -1;
 }
 
-#define SETUP(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 0)
-#define SETUP_GENERATORS(cmd, min, max, allow_problems) SETUP_(cmd, min, max, allow_problems, 1)
-#define SETUP_(cmd, min, max, allow_problems, generators)                                          \
+/* Names what is missing (the usage's first word, MACHINE) or the first extra argument. */
+static int wrong_count(const struct cli_command *cmd, char **pos, int npos, int max)
+{
+	if (npos > max)
+		return cli_usage_error(cmd, "unexpected argument '%s'", pos[max]);
+	return cli_usage_error(cmd, "missing %.*s", (int)strcspn(cmd->usage, " "), cmd->usage);
+}
+
+#define SETUP(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 0)
+#define SETUP_GENERATORS(cmd, min, max, problems) SETUP_(cmd, min, max, problems, 1)
+#define SETUP_(cmd, min, max, problems, generators)                                                \
 	struct cli_flake ctx = {.want_generators = (generators)};                                  \
 	char **pos = NULL;                                                                         \
 	int npos = 0, rc = parse(&(cmd), argc, argv, &ctx, &pos, &npos, NULL);                     \
 	if (rc >= 0)                                                                               \
 		goto out;                                                                          \
 	if (npos < (min) || npos > (max)) {                                                        \
-		rc = cli_usage_error(&(cmd),                                                       \
-		                     npos < (min) ? "missing argument" : "too many arguments");    \
+		rc = wrong_count(&(cmd), pos, npos, max);                                          \
 		goto out;                                                                          \
 	}                                                                                          \
-	if ((rc = cli_flake_load(&ctx, allow_problems)) != 0)                                      \
+	if ((rc = cli_flake_load(&ctx, problems)) != 0)                                            \
 		goto out;                                                                          \
 	const struct fl_inventory *inv = &ctx.inv
 
 static int inventory_list(int argc, char **argv)
 {
-	SETUP(list_cmd, 0, 1 << 20, 0);
+	SETUP(list_cmd, 0, 1 << 20, CLI_PROBLEMS_WARN);
 	size_t *idx = NULL, n = 0;
 	if (fl_inventory_select(inv, (const char *const *)pos, (size_t)npos, &idx, &n) < 0) {
 		rc = cli_fail_lib();
@@ -200,7 +208,7 @@ out:
 
 static int inventory_show(int argc, char **argv)
 {
-	SETUP_GENERATORS(show_cmd, 1, 1, 0);
+	SETUP_GENERATORS(show_cmd, 1, 1, CLI_PROBLEMS_WARN);
 	const struct fl_machine *m = fl_inventory_machine(inv, pos[0]);
 	if (!m) {
 		rc = cli_fail("no machine named \"%s\" (see fleet inventory list)", pos[0]);
@@ -264,18 +272,44 @@ out:
 	return rc;
 }
 
-static int inventory_tags(int argc, char **argv)
+static int compare_strings(const void *a, const void *b)
 {
-	SETUP(tags_cmd, 0, 0, 0);
-	json_t *tags = json_object();
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Tags in byte order, each with its machines in the inventory's (name) order. */
+static json_t *tags_json(const struct fl_inventory *inv)
+{
+	json_t *seen = json_object(), *tags = json_object();
 	for (size_t i = 0; i < inv->nmachines; i++)
 		for (size_t t = 0; t < inv->machines[i].tags.n; t++) {
 			const char *tag = inv->machines[i].tags.v[t];
-			json_t *a = json_object_get(tags, tag);
+			json_t *a = json_object_get(seen, tag);
 			if (!a)
-				json_object_set_new(tags, tag, a = json_array());
+				json_object_set_new(seen, tag, a = json_array());
 			json_array_append_new(a, json_string(inv->machines[i].name));
 		}
+	size_t n = 0;
+	const char **keys = calloc(json_object_size(seen) + 1, sizeof(char *)), *k;
+	json_t *v;
+	json_object_foreach(seen, k, v)
+	{
+		if (keys)
+			keys[n++] = k;
+	}
+	if (keys)
+		qsort(keys, n, sizeof(char *), compare_strings);
+	for (size_t i = 0; i < n; i++)
+		json_object_set(tags, keys[i], json_object_get(seen, keys[i]));
+	free(keys);
+	json_decref(seen);
+	return tags;
+}
+
+static int inventory_tags(int argc, char **argv)
+{
+	SETUP(tags_cmd, 0, 0, CLI_PROBLEMS_WARN);
+	json_t *tags = tags_json(inv);
 	if (ctx.json) {
 		rc = cli_print_json(tags);
 		goto out;
@@ -307,7 +341,7 @@ static json_t *instance_json(const struct fl_instance *in, int with_settings)
 {
 	json_t *o = json_object(), *roles = json_object();
 	json_object_set_new(o, "name", json_string(in->name));
-	json_object_set_new(o, "module", json_string(in->module_name ? in->module_name : ""));
+	json_object_set_new(o, "module", str_or_null(in->module_name));
 	json_object_set_new(o, "input", str_or_null(in->module_input));
 	for (size_t r = 0; r < in->nroles; r++) {
 		json_t *ro = json_object();
@@ -324,7 +358,7 @@ static json_t *instance_json(const struct fl_instance *in, int with_settings)
 
 static int inventory_instances(int argc, char **argv)
 {
-	SETUP(instances_cmd, 0, 0, 0);
+	SETUP(instances_cmd, 0, 0, CLI_PROBLEMS_WARN);
 	if (ctx.json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < inv->ninstances; i++)
@@ -366,7 +400,7 @@ static const struct fl_instance *find_instance(const struct fl_inventory *inv, c
 
 static int inventory_roles(int argc, char **argv)
 {
-	SETUP(roles_cmd, 1, 1, 0);
+	SETUP(roles_cmd, 1, 1, CLI_PROBLEMS_WARN);
 	const struct fl_instance *in = find_instance(inv, pos[0]);
 	if (!in) {
 		rc = cli_fail("no instance named \"%s\" (see fleet inventory instances)", pos[0]);
@@ -395,7 +429,7 @@ out:
 
 static int inventory_validate(int argc, char **argv)
 {
-	SETUP_GENERATORS(validate_cmd, 0, 0, 1);
+	SETUP_GENERATORS(validate_cmd, 0, 0, CLI_PROBLEMS_REPORT);
 	/* Generators are checked too: a type error in one is a problem like any other. */
 	if (fl_inventory_load_generators(&ctx.inv, NULL, 0) < 0) {
 		fl_error_prefix("%s: ", ctx.flake.ptr);
@@ -413,8 +447,9 @@ static int inventory_validate(int argc, char **argv)
 		for (size_t i = 0; i < inv->problems.n; i++)
 			fprintf(stderr, "  - %s\n", inv->problems.v[i]);
 	} else {
-		printf("ok: %zu machines, %zu instances, no problems\n", inv->nmachines,
-		       inv->ninstances);
+		printf("ok: %zu machine%s, %zu instance%s, no problems\n", inv->nmachines,
+		       inv->nmachines == 1 ? "" : "s", inv->ninstances,
+		       inv->ninstances == 1 ? "" : "s");
 	}
 	rc = inv->problems.n ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 out:
@@ -456,10 +491,10 @@ static int inventory_graph(int argc, char **argv)
 		goto out;
 	}
 	if (npos) {
-		rc = cli_usage_error(&graph_cmd, "too many arguments");
+		rc = wrong_count(&graph_cmd, pos, npos, 0);
 		goto out;
 	}
-	if ((rc = cli_flake_load(&ctx, 0)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	const struct fl_inventory *inv = &ctx.inv;
 	struct fl_buf out = FL_BUF_INIT, id = FL_BUF_INIT, id2 = FL_BUF_INIT;
@@ -513,20 +548,21 @@ out:
 	return rc;
 }
 
-static const struct cli_verb inventory_verbs[] = {
-    {"list", inventory_list, "list machines (class, system, tags, target)"},
-    {"show", inventory_show, "show one machine"},
-    {"tags", inventory_tags, "list tags and their machines"},
-    {"instances", inventory_instances, "list service instances"},
-    {"roles", inventory_roles, "list an instance's roles and resolved machines"},
-    {"validate", inventory_validate, "check the configuration, listing every problem"},
-    {"graph", inventory_graph, "draw instances → roles → machines (dot, mermaid)"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_inventory_verbs[] = {
+    {"list", inventory_list, "list machines (class, system, tags, target)", &list_cmd},
+    {"show", inventory_show, "show one machine", &show_cmd},
+    {"tags", inventory_tags, "list tags and their machines", &tags_cmd},
+    {"instances", inventory_instances, "list service instances", &instances_cmd},
+    {"roles", inventory_roles, "list an instance's roles and resolved machines", &roles_cmd},
+    {"validate", inventory_validate, "check the configuration, listing every problem",
+     &validate_cmd},
+    {"graph", inventory_graph, "draw instances → roles → machines (dot, mermaid)", &graph_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_inventory_main(int argc, char **argv)
 {
 	return cli_dispatch("inventory",
 	                    "Machines, tags, service instances and roles of the flake.",
-	                    inventory_verbs, argc, argv);
+	                    cmd_inventory_verbs, argc, argv);
 }

@@ -48,10 +48,11 @@ static int machines_list(int argc, char **argv)
 		    c == CLI_BAD ? CLI_EXIT_USAGE : cli_flake_flag(&ctx, &list_cmd, c, p.optarg);
 		if (r != 1) {
 			rc = r ? r : CLI_EXIT_USAGE;
+			cli_parser_free(&p);
 			goto out;
 		}
 	}
-	if ((rc = cli_flake_load(&ctx, 0)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	size_t *idx = NULL, n = 0;
 	if (fl_inventory_select(&ctx.inv, (const char *const *)p.argv + p.optind,
@@ -64,18 +65,6 @@ static int machines_list(int argc, char **argv)
 out:
 	cli_flake_free(&ctx);
 	return rc;
-}
-
-/* RFC 1123 host names: what a machine name becomes. */
-static int valid_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return 0;
-	return 1;
 }
 
 static int valid_tag(const char *s)
@@ -123,53 +112,22 @@ static char *scaffold(const char *name, const char *cls)
 	return fl_buf_detach(&b);
 }
 
-static int write_inventory_json(const char *path, const char *name, const char *cls,
-                                const char *system, const char *tags, const char *target)
+/* Adds the machine to inventory.json, editing the file's text: the rest stays as it was. */
+static int write_inventory_json(const char *path, const struct fl_inventory_json_machine *m)
 {
-	json_t *root = NULL;
+	struct fl_buf in = FL_BUF_INIT, out = FL_BUF_INIT;
 	struct stat st;
-	if (stat(path, &st) == 0) {
-		json_error_t jerr;
-		root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-		if (!root)
-			return fl_error_set(FL_E_INVALID, "%s: bad JSON at line %d: %s", path,
-			                    jerr.line, jerr.text);
-	} else {
-		root = json_object();
-	}
-	json_t *machines = json_object_get(root, "machines");
-	if (!json_is_object(root) || (machines && !json_is_object(machines))) {
-		json_decref(root);
-		return fl_error_set(FL_E_INVALID, "%s: expected {\"machines\": {…}}", path);
-	}
-	if (!machines)
-		json_object_set_new(root, "machines", machines = json_object());
-	if (json_object_get(machines, name)) {
-		json_decref(root);
-		return fl_error_set(FL_E_EXISTS, "%s already declares machine %s", path, name);
-	}
-	json_t *m = json_object(), *t = json_array(), *deploy = json_object();
-	json_object_set_new(m, "machineClass", json_string(cls));
-	json_object_set_new(m, "system", json_string(system));
-	if (tags) {
-		char *copy = strdup(tags);
-		for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
-			json_array_append_new(t, json_string(tok));
-		free(copy);
-	}
-	json_object_set_new(m, "tags", t);
-	json_object_set_new(deploy, "targetHost", target ? json_string(target) : json_null());
-	json_object_set_new(m, "deploy", deploy);
-	json_object_set_new(machines, name, m);
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	struct fl_buf b = FL_BUF_INIT;
-	fl_buf_printf(&b, "%s\n", text);
-	free(text);
-	int rc = fl_write_file_atomic(path, b.ptr, b.len, 0644, 0);
-	fl_buf_free(&b);
+	int exists = stat(path, &st) == 0;
+	int rc = exists ? fl_read_file(path, &in, 64u << 20) : 0;
+	if (rc == 0)
+		rc = fl_inventory_json_add_machine(in.ptr ? in.ptr : "", in.len, m, &out);
+	if (rc == 0)
+		rc = fl_write_file_atomic(path, out.ptr, out.len, exists ? st.st_mode & 0777 : 0644,
+		                          0);
+	if (rc < 0)
+		fl_error_prefix("%s: ", path);
+	fl_buf_free(&in);
+	fl_buf_free(&out);
 	return rc;
 }
 
@@ -220,6 +178,7 @@ static int machines_create(int argc, char **argv)
 		int r = cli_flake_flag(&ctx, &create_cmd, c, p.optarg);
 		if (r != 1) {
 			rc = r ? r : CLI_EXIT_USAGE;
+			cli_parser_free(&p);
 			goto out;
 		}
 	}
@@ -228,20 +187,27 @@ static int machines_create(int argc, char **argv)
 		goto out;
 	}
 	const char *name = p.argv[p.optind];
-	if (!valid_name(name)) {
+	if (!fl_inventory_machine_name_valid(name)) {
 		rc = cli_usage_error(&create_cmd,
-		                     "\"%s\" is not a valid machine name: use lowercase letters, "
-		                     "digits and '-' (a host name), at most 63 characters",
+		                     "\"%s\" is not a valid machine name: a letter or digit, then "
+		                     "letters, digits, '_' and '-' (^[A-Za-z0-9][A-Za-z0-9_-]*$)",
 		                     name);
 		goto out;
 	}
 	if (!cls || (strcmp(cls, "nixos") && strcmp(cls, "darwin"))) {
-		rc = cli_usage_error(&create_cmd, "--class must be nixos or darwin");
+		rc = cli_usage_error(&create_cmd,
+		                     cls ? "--class is nixos or darwin, not '%s'"
+		                         : "missing --class%s: nixos or darwin",
+		                     cls ? cls : "");
 		goto out;
 	}
 	if (!system || !valid_system(system)) {
-		rc = cli_usage_error(&create_cmd, "--system must be like x86_64-linux or "
-		                                  "aarch64-darwin");
+		rc = cli_usage_error(
+		    &create_cmd,
+		    system ? "--system looks like x86_64-linux or aarch64-darwin "
+		             "(<arch>-<os>), not '%s'"
+		           : "missing --system%s: e.g. x86_64-linux or aarch64-darwin",
+		    system ? system : "");
 		goto out;
 	}
 	if (tags) {
@@ -257,11 +223,11 @@ static int machines_create(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((rc = cli_flake_load(&ctx, 1)) != 0)
+	if ((rc = cli_flake_load(&ctx, CLI_PROBLEMS_WARN)) != 0)
 		goto out;
 	rc = CLI_EXIT_FAIL;
 	if (fl_inventory_machine(&ctx.inv, name)) {
-		cli_fail("machine %s already exists in %s; nothing was changed", name,
+		cli_fail("machine \"%s\" already exists in %s; nothing was changed", name,
 		         ctx.flake.ptr);
 		goto out;
 	}
@@ -282,7 +248,18 @@ static int machines_create(int argc, char **argv)
 		goto out;
 	}
 	free(text);
-	if (write_inventory_json(invfile, name, cls, system, tags, target) < 0) {
+	struct fl_inventory_json_machine m = {name, cls, system, target, NULL, 0};
+	char *tag_copy = tags ? strdup(tags) : NULL;
+	const char **tag_v = calloc(tags ? strlen(tags) + 1 : 1, sizeof(char *));
+	for (char *tok = tag_copy && tag_v ? strtok(tag_copy, ",") : NULL; tok;
+	     tok = strtok(NULL, ","))
+		tag_v[m.ntags++] = tok;
+	m.tags = tag_v;
+	int written = (tags && (!tag_copy || !tag_v)) ? fl_error_set(FL_E_NOMEM, "out of memory")
+	                                              : write_inventory_json(invfile, &m);
+	free(tag_copy);
+	free(tag_v);
+	if (written < 0) {
 		unlink(hostfile);
 		rmdir(hostdir);
 		cli_fail_lib();
@@ -302,13 +279,14 @@ out:
 	return rc;
 }
 
-static const struct cli_verb machines_verbs[] = {
-    {"list", machines_list, "list machines"},
-    {"create", machines_create, "add a machine to the inventory and scaffold its module"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_machines_verbs[] = {
+    {"list", machines_list, "list machines", &list_cmd},
+    {"create", machines_create, "add a machine to the inventory and scaffold its module",
+     &create_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_machines_main(int argc, char **argv)
 {
-	return cli_dispatch("machines", "The fleet's machines.", machines_verbs, argc, argv);
+	return cli_dispatch("machines", "The fleet's machines.", cmd_machines_verbs, argc, argv);
 }

@@ -226,6 +226,22 @@ struct sops_args {
 	char **pos;
 };
 
+/* Flag values that can be judged without the file are usage errors (exit 2). */
+static int check_flag_values(const struct cli_command *cmd, const struct sops_args *a)
+{
+	enum fl_sops_format fmt;
+	struct fl_sops_path path;
+	if (a->input_type && fl_sops_format_parse(a->input_type, &fmt) < 0)
+		return cli_usage_error(cmd, "--input-type: %s", fl_error_last()->message);
+	if (a->output_type && fl_sops_format_parse(a->output_type, &fmt) < 0)
+		return cli_usage_error(cmd, "--output-type: %s", fl_error_last()->message);
+	if (a->extract && fl_sops_path_parse(a->extract, &path) < 0)
+		return cli_usage_error(cmd, "--extract: %s", fl_error_last()->message);
+	if (a->extract)
+		fl_sops_path_free(&path);
+	return -1;
+}
+
 static int parse_args(const struct cli_command *cmd, int argc, char **argv, struct sops_args *a,
                       int want_pos)
 {
@@ -331,6 +347,8 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		                     "--user is not supported: run fleet as %s instead "
 		                     "(sudo -u %s fleet ...)",
 		                     a->user, a->user);
+	else
+		rc = check_flag_values(cmd, a);
 	if (rc >= 0) {
 		fl_sops_rules_free(&a->rules);
 		return rc;
@@ -522,6 +540,7 @@ static int sops_encrypt_main(int argc, char **argv)
 	if (formats(&a, &in, &out) < 0 || resolve_recipients(&a, &rule) < 0 ||
 	    merge_rules(&a.rules, &rule.rules) < 0 || read_input(a.file, &data) < 0 ||
 	    fl_sops_load_plain(&f, data.ptr ? data.ptr : "", data.len, in) < 0) {
+		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
@@ -585,6 +604,8 @@ static int sops_decrypt_main(int argc, char **argv)
 	}
 	int erc =
 	    a.extract ? emit_extract(&f, a.extract, out, &result) : fl_sops_emit(&f, out, &result);
+	if (erc < 0 && a.extract)
+		fl_error_prefix("%s: ", a.file);
 	if (erc < 0 || write_result(&a, &result, 1) < 0) {
 		cli_fail_lib();
 		goto out;
@@ -691,6 +712,8 @@ static int sops_set_common(int argc, char **argv, int unset)
 		value.n = 0;
 		rc = fl_sops_path_set(&f, &path, v);
 	}
+	if (rc < 0)
+		fl_error_prefix("%s: ", a.pos[1]);
 	if (rc < 0 || reencrypt_and_write(&a, &f, in, key, stash) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		rc = cli_fail_lib();
@@ -1466,23 +1489,28 @@ out:
 	return rc;
 }
 
-static const struct cli_verb sops_verbs[] = {
-    {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients"},
-    {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)"},
-    {"edit", sops_edit_main, "edit a file in $EDITOR and re-encrypt only what changed"},
-    {"set", sops_set_main, "set one value"},
-    {"unset", sops_unset_main, "remove one value"},
-    {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients"},
-    {"rotate", sops_rotate_main, "re-encrypt everything under a new data key"},
-    {"exec-env", sops_exec_env_main, "run a command with the values in its environment"},
-    {"exec-file", sops_exec_file_main, "run a command on a temporary plaintext copy"},
-    {"filestatus", sops_filestatus_main, "tell whether a file is sops-encrypted (JSON)"},
-    {NULL, NULL, NULL},
+const struct cli_verb cmd_sops_verbs[] = {
+    {"encrypt", sops_encrypt_main, "encrypt a file's values to age recipients", &encrypt_cmd},
+    {"decrypt", sops_decrypt_main, "decrypt a file (MAC verified), or one value (--extract)",
+     &decrypt_cmd},
+    {"edit", sops_edit_main, "edit a file in $EDITOR and re-encrypt only what changed", &edit_cmd},
+    {"set", sops_set_main, "set one value", &set_cmd},
+    {"unset", sops_unset_main, "remove one value", &unset_cmd},
+    {"updatekeys", sops_updatekeys_main, "re-wrap the data key for the current recipients",
+     &updatekeys_cmd},
+    {"rotate", sops_rotate_main, "re-encrypt everything under a new data key", &rotate_cmd},
+    {"exec-env", sops_exec_env_main, "run a command with the values in its environment",
+     &exec_env_cmd},
+    {"exec-file", sops_exec_file_main, "run a command on a temporary plaintext copy",
+     &exec_file_cmd},
+    {"filestatus", sops_filestatus_main, "tell whether a file is sops-encrypted (JSON)",
+     &filestatus_cmd},
+    {NULL, NULL, NULL, NULL},
 };
 
 int cmd_sops_main(int argc, char **argv)
 {
 	return cli_dispatch("sops",
 	                    "Read and write sops files (age), compatible with sops and sops-nix.",
-	                    sops_verbs, argc, argv);
+	                    cmd_sops_verbs, argc, argv);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const struct cli_flag cli_global_flags[] = {CLI_FLAKE_FLAGS, CLI_JSON_FLAG, {NULL, 0, NULL, NULL}};
+
 int cli_flake_flag(struct cli_flake *ctx, const struct cli_command *cmd, int id, const char *arg)
 {
 	switch (id) {
@@ -32,7 +34,7 @@ int cli_flake_flag(struct cli_flake *ctx, const struct cli_command *cmd, int id,
 	return 0;
 }
 
-int cli_flake_load(struct cli_flake *ctx, int allow_problems)
+int cli_flake_load(struct cli_flake *ctx, enum cli_problems problems)
 {
 	fl_nix_init(&ctx->nix);
 	ctx->nix.options = ctx->options;
@@ -52,7 +54,14 @@ int cli_flake_load(struct cli_flake *ctx, int allow_problems)
 		return cli_fail_lib();
 	}
 	ctx->loaded = 1;
-	if (ctx->inv.problems.n && !allow_problems) {
+	size_t n = ctx->inv.problems.n;
+	if (n && problems == CLI_PROBLEMS_WARN) {
+		fprintf(stderr,
+		        "fleet: warning: the fleet configuration in %s has %zu problem%s; "
+		        "'fleet inventory validate%s%s' lists %s\n",
+		        ctx->flake.ptr, n, n == 1 ? "" : "s", ctx->flake_arg ? " --flake " : "",
+		        ctx->flake_arg ? ctx->flake.ptr : "", n == 1 ? "it" : "them");
+	} else if (n && problems == CLI_PROBLEMS_REFUSE) {
 		fprintf(stderr, "fleet: %s: the fleet configuration has %zu problem%s:\n",
 		        ctx->flake.ptr, ctx->inv.problems.n, ctx->inv.problems.n == 1 ? "" : "s");
 		for (size_t i = 0; i < ctx->inv.problems.n; i++)

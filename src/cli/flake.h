@@ -39,8 +39,15 @@ struct cli_flake {
 /* Handles the shared flags; returns 1 if the flag was one of them, 0 if not, or
  * CLI_EXIT_USAGE on a bad value. */
 int cli_flake_flag(struct cli_flake *ctx, const struct cli_command *cmd, int id, const char *arg);
-/* Finds the flake and loads its inventory. allow_problems: keep going (validate). */
-int cli_flake_load(struct cli_flake *ctx, int allow_problems);
+/* What a command does when the fleet declares problems (docs/contract.md, "Reading it"). */
+enum cli_problems {
+	CLI_PROBLEMS_REFUSE, /* generating, deploying: list them and exit 1 */
+	CLI_PROBLEMS_WARN,   /* reading: answer, with a warning on stderr naming their count */
+	CLI_PROBLEMS_REPORT, /* validate: the command reports them itself */
+};
+
+/* Finds the flake and loads its inventory. */
+int cli_flake_load(struct cli_flake *ctx, enum cli_problems problems);
 void cli_flake_free(struct cli_flake *ctx);
 
 /* Prints JSON (indented) on stdout and frees it. */

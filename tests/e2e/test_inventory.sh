@@ -81,7 +81,7 @@ check "validate: a dependency on a generator the other machine lacks" grep -q 'g
 check "validate: a dependency cycle through two machines" grep -q 'generators "web1/ping", "web2/ping": dependency cycle across machines' "$T/run.err"
 check "validate: module.name defaults to the instance name" sh -c "! grep -q 'module.name' '$T/run.err'"
 run "$FLEET" machines list --flake "$T/invalid"
-check "other commands refuse a flake with problems" sh -c "[ $RC = 1 ] && grep -q 'problem' '$T/run.err'"
+check "read-only commands answer a flake with problems, with a warning" sh -c "[ $RC = 0 ] && grep -qE 'warning: .* has [0-9]+ problems' '$T/run.err'"
 
 # --- Nix errors -------------------------------------------------------------------------------
 fleet_fixture syntax-error "$T/syntax" >/dev/null
@@ -166,11 +166,92 @@ check "creating it again: exit 1" test "$RC" = 1
 check "creating it again: inventory.json untouched" cmp -s inventory.json "$T/inv.before"
 run "$FLEET" machines create cinnabar --class nixos --system x86_64-linux
 check "creating a machine Nix declares: exit 1" sh -c "[ $RC = 1 ] && grep -q 'already exists' '$T/run.err'"
-run "$FLEET" machines create Bad_Name --class nixos --system x86_64-linux
-check "invalid name: exit 2" test "$RC" = 2
+run "$FLEET" machines create Bad.Name --class nixos --system x86_64-linux
+check "a name outside the contract's rule: exit 2 quoting the rule" sh -c "[ $RC = 2 ] && grep -qF '^[A-Za-z0-9][A-Za-z0-9_-]*\$' '$T/run.err'"
+run "$FLEET" machines create x/../../../escaped --class nixos --system x86_64-linux
+check "a name with a path in it: refused, nothing written outside" sh -c "[ $RC = 2 ] && [ ! -e '$T/escaped' ] && ! grep -q escaped inventory.json"
+run "$FLEET" machines create -web --class nixos --system x86_64-linux
+check "a name starting with '-' is an option, not a name: exit 2" test "$RC" = 2
+run "$FLEET" machines create _web --class nixos --system x86_64-linux
+check "a name starting with '_': exit 2" test "$RC" = 2
+run "$FLEET" machines create mac1 --system aarch64-darwin
+check "missing --class: exit 2 saying so" sh -c "[ $RC = 2 ] && grep -q 'missing --class: nixos or darwin' '$T/run.err'"
+run "$FLEET" machines create mac1 --class darwin
+check "missing --system: exit 2 saying so" sh -c "[ $RC = 2 ] && grep -q 'missing --system' '$T/run.err'"
+check "nothing was written for the refused names" cmp -s inventory.json "$T/inv.before"
+run "$FLEET" machines create Web_2 --class nixos --system x86_64-linux
+check "a name the contract allows (capitals, '_'): exit 0" test "$RC" = 0
 run "$FLEET" machines create mac1 --class windows --system x86_64-linux
 check "invalid class: exit 2" test "$RC" = 2
 run "$FLEET" machines create mac1 --class darwin --system aarch64-darwin
 check "create darwin" sh -c "[ $RC = 0 ] && grep -q 'system.stateVersion = 5' modules/hosts/mac1/default.nix"
+
+# inventory.json is edited in place: whatever its layout, the old text stays byte for byte
+# and only the new machine is added, laid out like its siblings (python is the oracle).
+added_only() { # BEFORE AFTER NAME FIELDS-JSON: AFTER = BEFORE plus one inserted chunk
+	python3 - "$@" <<'PY'
+import json, sys
+before, after = open(sys.argv[1], newline="").read(), open(sys.argv[2], newline="").read()
+name, fields = sys.argv[3], json.loads(sys.argv[4])
+p = 0
+while p < min(len(before), len(after)) and before[p] == after[p]:
+    p += 1
+s = 0
+while s < len(before) - p and before[len(before) - 1 - s] == after[len(after) - 1 - s]:
+    s += 1
+assert p + s == len(before), "the old text changed, not only an insertion: %r" % after
+old, new = json.loads(before), json.loads(after)
+assert new["machines"].pop(name) == fields, "the new machine is %r" % json.loads(after)["machines"][name]
+old.setdefault("machines", {})
+assert old == new, "other content changed"
+print(after[p:len(after) - s])
+PY
+}
+layout_case() { # NAME TEXT EXPECTED-TEXT
+	fleet_fixture with-inventory-json "$T/layout" >/dev/null
+	printf '%s' "$2" >"$T/layout/inventory.json"
+	(cd "$T/layout" && git commit -qam layout)
+	cp "$T/layout/inventory.json" "$T/layout.before"
+	run "$FLEET" machines create --flake "$T/layout" web7 --class nixos --system x86_64-linux --tags vps
+	check "create into $1: exit 0" test "$RC" = 0
+	if added_only "$T/layout.before" "$T/layout/inventory.json" web7 \
+		'{"machineClass": "nixos", "system": "x86_64-linux", "tags": ["vps"]}' >"$T/insertion" 2>&1; then
+		ok "create into $1: only the machine is added"
+	else
+		not_ok "create into $1: only the machine is added" "$(cat "$T/insertion")"
+	fi
+	printf '%s' "$3" >"$T/layout.want"
+	check "create into $1: laid out like its siblings" cmp "$T/layout.want" "$T/layout/inventory.json"
+	rm -rf "$T/layout"
+}
+a='"argentum": {"machineClass": "darwin", "system": "aarch64-darwin"}'
+layout_case "tab-indented JSON with other keys" \
+	$'{\n\t"version": 1,\n\t"machines": {\n\t\t'"$a"$'\n\t},\n\t"x": [1, 2]\n}\n' \
+	$'{\n\t"version": 1,\n\t"machines": {\n\t\t'"$a"$',\n\t\t"web7": {\n\t\t\t"machineClass": "nixos",\n\t\t\t"system": "x86_64-linux",\n\t\t\t"tags": ["vps"]\n\t\t}\n\t},\n\t"x": [1, 2]\n}\n'
+layout_case "4-space JSON" \
+	$'{\n    "machines": {\n        '"$a"$'\n    }\n}' \
+	$'{\n    "machines": {\n        '"$a"$',\n        "web7": {\n            "machineClass": "nixos",\n            "system": "x86_64-linux",\n            "tags": ["vps"]\n        }\n    }\n}'
+layout_case "one-line JSON" \
+	'{"machines": {'"$a"'}, "v": 1}' \
+	'{"machines": {'"$a"', "web7": { "machineClass": "nixos", "system": "x86_64-linux", "tags": ["vps"] }}, "v": 1}'
+layout_case "CRLF line ends" \
+	$'{\r\n  "machines": {\r\n    '"$a"$'\r\n  }\r\n}\r\n' \
+	$'{\r\n  "machines": {\r\n    '"$a"$',\r\n    "web7": {\r\n      "machineClass": "nixos",\r\n      "system": "x86_64-linux",\r\n      "tags": ["vps"]\r\n    }\r\n  }\r\n}\r\n'
+layout_case "an empty machines object" \
+	$'{\n   "machines": {},\n   "v": 1\n}\n' \
+	$'{\n   "machines": {\n      "web7": {\n         "machineClass": "nixos",\n         "system": "x86_64-linux",\n         "tags": ["vps"]\n      }\n   },\n   "v": 1\n}\n'
+layout_case "no machines key" \
+	$'{\n  "v": 1\n}\n' \
+	$'{\n  "v": 1,\n  "machines": {\n    "web7": {\n      "machineClass": "nixos",\n      "system": "x86_64-linux",\n      "tags": ["vps"]\n    }\n  }\n}\n'
+layout_case "an empty object" \
+	'{}' \
+	$'{\n  "machines": {\n    "web7": {\n      "machineClass": "nixos",\n      "system": "x86_64-linux",\n      "tags": ["vps"]\n    }\n  }\n}'
+fleet_fixture with-inventory-json "$T/minimal" >/dev/null
+run "$FLEET" machines create --flake "$T/minimal" web8 --class nixos --system x86_64-linux
+check "only what it must: no tags, no deploy when none are given" sh -c "python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))[\"machines\"][\"web8\"] == {\"machineClass\": \"nixos\", \"system\": \"x86_64-linux\"}' '$T/minimal/inventory.json'"
+printf '{"machines": [1]}' >"$T/minimal/inventory.json"
+(cd "$T/minimal" && git commit -qam bad)
+run "$FLEET" machines create --flake "$T/minimal" web9 --class nixos --system x86_64-linux
+check "an inventory.json whose machines is not an object: exit 1 naming the file" sh -c "[ $RC = 1 ] && grep -q 'inventory.json: expected' '$T/run.err'"
 
 finish
