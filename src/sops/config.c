@@ -3,12 +3,12 @@
 #include "fleet/error.h"
 #include "fleet/fileio.h"
 #include "fleet/sops.h"
+#include "sops/regex.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,14 +121,13 @@ static int match_rules(struct fl_sops_creation_rule *out, const struct fl_doc *r
 			continue;
 		const struct fl_doc *re = fl_doc_get(rule, "path_regex");
 		if (re && re->text && *re->text) {
-			regex_t rx;
-			if (regcomp(&rx, re->text, REG_EXTENDED | REG_NOSUB) != 0)
-				return fl_error_set(FL_E_INVALID,
-				                    "%s: path_regex \"%s\" is not a valid regular "
-				                    "expression",
-				                    out->config_path, re->text);
-			int hit = regexec(&rx, rel, 0, NULL, 0) == 0;
-			regfree(&rx);
+			/* sops: Go's regexp.MatchString, unanchored. */
+			struct sops_regex *rx;
+			if (sops_regex_compile(&rx, re->text, "path_regex") < 0)
+				return fl_error_prefix("%s: creation rule %zu: ", out->config_path,
+				                       i + 1);
+			int hit = sops_regex_match(rx, rel);
+			sops_regex_free(rx);
 			if (!hit)
 				continue;
 		}

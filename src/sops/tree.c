@@ -4,8 +4,8 @@
 #include "fleet/error.h"
 #include "fleet/sops.h"
 #include "sops/internal.h"
+#include "sops/regex.h"
 
-#include <regex.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,80 +33,22 @@ struct walk {
 	size_t depth, path_cap;
 	struct comment_level *levels;
 	size_t nlevels, levels_cap;
-	regex_t re_unenc, re_enc, re_unenc_comment, re_enc_comment;
-	int has_unenc, has_enc, has_unenc_comment, has_enc_comment;
+	struct sops_regex *re_unenc, *re_enc, *re_unenc_comment, *re_enc_comment;
 };
-
-/* RE2 (sops' regexp syntax) shorthands that POSIX ERE lacks. */
-static int compile_rule(regex_t *re, const char *pattern, const char *what)
-{
-	struct fl_buf p = FL_BUF_INIT;
-	for (const char *s = pattern; *s; s++) {
-		int rc = 0;
-		if (s[0] == '\\' && s[1]) {
-			switch (s[1]) {
-			case 'd':
-				rc = fl_buf_puts(&p, "[0-9]");
-				break;
-			case 'D':
-				rc = fl_buf_puts(&p, "[^0-9]");
-				break;
-			case 'w':
-				rc = fl_buf_puts(&p, "[[:alnum:]_]");
-				break;
-			case 'W':
-				rc = fl_buf_puts(&p, "[^[:alnum:]_]");
-				break;
-			case 's':
-				rc = fl_buf_puts(&p, "[[:space:]]");
-				break;
-			case 'S':
-				rc = fl_buf_puts(&p, "[^[:space:]]");
-				break;
-			default:
-				rc = fl_buf_put(&p, s, 2);
-			}
-			s++;
-		} else {
-			rc = fl_buf_putc(&p, *s);
-		}
-		if (rc < 0) {
-			fl_buf_free(&p);
-			return -1;
-		}
-	}
-	int rc = regcomp(re, p.ptr ? p.ptr : "", REG_EXTENDED | REG_NOSUB);
-	fl_buf_free(&p);
-	if (rc != 0)
-		return fl_error_set(FL_E_INVALID, "%s \"%s\" is not a valid regular expression",
-		                    what, pattern);
-	return 0;
-}
 
 static int walk_init(struct walk *w)
 {
 	const struct fl_sops_rules *r = &w->f->md.rules;
-	if (r->unencrypted_regex &&
-	    compile_rule(&w->re_unenc, r->unencrypted_regex, "unencrypted_regex") == 0)
-		w->has_unenc = 1;
-	else if (r->unencrypted_regex)
-		return -1;
-	if (r->encrypted_regex &&
-	    compile_rule(&w->re_enc, r->encrypted_regex, "encrypted_regex") == 0)
-		w->has_enc = 1;
-	else if (r->encrypted_regex)
-		return -1;
-	if (r->unencrypted_comment_regex &&
-	    compile_rule(&w->re_unenc_comment, r->unencrypted_comment_regex,
-	                 "unencrypted_comment_regex") == 0)
-		w->has_unenc_comment = 1;
-	else if (r->unencrypted_comment_regex)
-		return -1;
-	if (r->encrypted_comment_regex &&
-	    compile_rule(&w->re_enc_comment, r->encrypted_comment_regex,
-	                 "encrypted_comment_regex") == 0)
-		w->has_enc_comment = 1;
-	else if (r->encrypted_comment_regex)
+	if ((r->unencrypted_regex &&
+	     sops_regex_compile(&w->re_unenc, r->unencrypted_regex, "unencrypted_regex") < 0) ||
+	    (r->encrypted_regex &&
+	     sops_regex_compile(&w->re_enc, r->encrypted_regex, "encrypted_regex") < 0) ||
+	    (r->unencrypted_comment_regex &&
+	     sops_regex_compile(&w->re_unenc_comment, r->unencrypted_comment_regex,
+	                        "unencrypted_comment_regex") < 0) ||
+	    (r->encrypted_comment_regex &&
+	     sops_regex_compile(&w->re_enc_comment, r->encrypted_comment_regex,
+	                        "encrypted_comment_regex") < 0))
 		return -1;
 	crypto_hash_sha512_init(&w->mac);
 	if (r->mac_only_encrypted)
@@ -117,14 +59,10 @@ static int walk_init(struct walk *w)
 
 static void walk_free(struct walk *w)
 {
-	if (w->has_unenc)
-		regfree(&w->re_unenc);
-	if (w->has_enc)
-		regfree(&w->re_enc);
-	if (w->has_unenc_comment)
-		regfree(&w->re_unenc_comment);
-	if (w->has_enc_comment)
-		regfree(&w->re_enc_comment);
+	sops_regex_free(w->re_unenc);
+	sops_regex_free(w->re_enc);
+	sops_regex_free(w->re_unenc_comment);
+	sops_regex_free(w->re_enc_comment);
 	for (size_t i = 0; i < w->levels_cap; i++)
 		free(w->levels[i].v);
 	free(w->levels);
@@ -152,30 +90,29 @@ static int should_encrypt(const struct walk *w, int is_comment)
 			if (has_suffix(w->path[i], r->encrypted_suffix))
 				enc = 1;
 	}
-	if (w->has_unenc)
+	if (w->re_unenc)
 		for (size_t i = 0; i < w->depth; i++)
-			if (regexec(&w->re_unenc, w->path[i], 0, NULL, 0) == 0)
+			if (sops_regex_match(w->re_unenc, w->path[i]))
 				enc = 0;
-	if (w->has_enc) {
+	if (w->re_enc) {
 		enc = 0;
 		for (size_t i = 0; i < w->depth; i++)
-			if (regexec(&w->re_enc, w->path[i], 0, NULL, 0) == 0)
+			if (sops_regex_match(w->re_enc, w->path[i]))
 				enc = 1;
 	}
-	if (w->has_unenc_comment)
+	if (w->re_unenc_comment)
 		for (size_t l = 0; l < w->nlevels; l++)
 			for (size_t i = 0; i < w->levels[l].n; i++)
-				if (regexec(&w->re_unenc_comment, w->levels[l].v[i], 0, NULL, 0) ==
-				    0)
+				if (sops_regex_match(w->re_unenc_comment, w->levels[l].v[i]))
 					enc = 0;
-	if (w->has_enc_comment) {
+	if (w->re_enc_comment) {
 		enc = 0;
 		for (size_t l = 0; l < w->nlevels; l++)
 			for (size_t i = 0; i < w->levels[l].n; i++) {
 				/* sops: the matching comment line itself stays readable. */
 				if (is_comment && l + 1 == w->nlevels && i + 1 == w->levels[l].n)
 					continue;
-				if (regexec(&w->re_enc_comment, w->levels[l].v[i], 0, NULL, 0) == 0)
+				if (sops_regex_match(w->re_enc_comment, w->levels[l].v[i]))
 					enc = 1;
 			}
 	}
