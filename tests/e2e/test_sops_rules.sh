@@ -142,6 +142,7 @@ check "encrypted_comment_regex \\pL: the value under the comment is encrypted" \
 run "$FLEET" sops decrypt "$T/c/enc.yaml"
 check "encrypted_comment_regex: decrypts to the original (MAC verified)" cmp -s "$T/run.out" "$T/c/plain.yaml"
 cat >"$T/c/plain2.yaml" <<'Y'
+# a note, encrypted (it does not match)
 # PUBLIC
 host: db1
 password: hunter2
