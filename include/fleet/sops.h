@@ -147,6 +147,12 @@ struct fl_sops_creation_rule {
 	char *warning;
 };
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out);
+/* The creation rule of the .sops.yaml text data (read from config_path, for messages) whose
+ * path_regex matches rel, the file's path relative to the config's directory: 0 and out
+ * filled, 1 if no rule matches, -1 on an error; out->config_path is set in every case.
+ * out starts zeroed and is freed with fl_sops_creation_rule_free whatever the result. */
+int fl_sops_config_match(const char *data, size_t len, const char *config_path, const char *rel,
+                         struct fl_sops_creation_rule *out);
 void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r);
 void fl_sops_rules_free(struct fl_sops_rules *r);
 /* sops' rule of one rule: empty rules are unset; more than one of the six suffix/regex

@@ -196,6 +196,22 @@ static int is_boundary(const char *d)
 	return strlen(d) == hl && strncmp(d, home, hl) == 0;
 }
 
+int fl_sops_config_match(const char *data, size_t len, const char *config_path, const char *rel,
+                         struct fl_sops_creation_rule *out)
+{
+	struct fl_docs docs = {0};
+	free(out->config_path);
+	if (!(out->config_path = strdup(config_path)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	int rc = fl_doc_parse_yaml(data ? data : "", len, &docs);
+	if (rc < 0)
+		fl_error_prefix("%s: ", config_path);
+	else
+		rc = docs.n && docs.v[0]->type == FL_DOC_MAP ? match_rules(out, docs.v[0], rel) : 1;
+	fl_docs_free(&docs);
+	return rc;
+}
+
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -224,24 +240,19 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 				continue;
 			}
 			struct fl_buf data = FL_BUF_INIT;
-			struct fl_docs docs = {0};
-			free(out->config_path);
-			out->config_path = strdup(cand);
-			rc = read_fd(fd, &data, 1 << 20);
-			close(fd);
-			if (rc == 0)
-				rc = fl_doc_parse_yaml(data.ptr ? data.ptr : "", data.len, &docs);
-			if (rc < 0)
-				fl_error_prefix("%s: ", cand);
 			size_t dl = strcmp(d, "/") ? strlen(d) : 0;
 			const char *rel = abs;
 			if (strncmp(abs, d, dl) == 0 && abs[dl] == '/')
 				rel = abs + dl + 1;
-			if (rc == 0)
-				rc = docs.n && docs.v[0]->type == FL_DOC_MAP
-				         ? match_rules(out, docs.v[0], rel)
-				         : 1;
-			fl_docs_free(&docs);
+			rc = read_fd(fd, &data, 1 << 20);
+			close(fd);
+			if (rc < 0) {
+				fl_error_prefix("%s: ", cand);
+				free(out->config_path);
+				out->config_path = strdup(cand);
+			} else {
+				rc = fl_sops_config_match(data.ptr, data.len, cand, rel, out);
+			}
 			fl_buf_free(&data);
 			if (rc <= 0)
 				goto done;
