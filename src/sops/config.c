@@ -128,6 +128,8 @@ static int match_rules(struct fl_sops_creation_rule *out, const struct fl_doc *r
 				                       i + 1);
 			int hit = sops_regex_match(rx, rel);
 			sops_regex_free(rx);
+			if (hit < 0)
+				return -1;
 			if (!hit)
 				continue;
 		}

@@ -11,7 +11,8 @@ struct sops_regex;
  * (backreferences, lookaround, ...) is an FL_E_INVALID error naming `what` and the
  * expression: sops could not use it, so fleet never treats it as "no match". */
 int sops_regex_compile(struct sops_regex **out, const char *pattern, const char *what);
-/* Whether the expression matches somewhere in s (Go's MatchString). */
+/* Whether the expression matches somewhere in s, as Go's MatchString: 1 or 0 (-1 when out
+ * of memory). Invalid UTF-8 reads as Go reads it, each bad byte a U+FFFD. */
 int sops_regex_match(const struct sops_regex *re, const char *s);
 void sops_regex_free(struct sops_regex *re);
 

@@ -87,11 +87,23 @@ static int has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* sops.go shouldBeEncrypted: the rules apply to every key on the path. */
+/* Whether re matches one of v[0..n): 1, 0, or -1 with the error set. */
+static int any_match(const struct sops_regex *re, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int m = sops_regex_match(re, v[i]);
+		if (m != 0)
+			return m;
+	}
+	return 0;
+}
+
+/* sops.go shouldBeEncrypted: the rules apply to every key on the path. 1 to encrypt, 0 not,
+ * -1 on an error. */
 static int should_encrypt(const struct walk *w, int is_comment)
 {
 	const struct fl_sops_rules *r = &w->f->md.rules;
-	int enc = 1;
+	int enc = 1, m;
 	if (r->unencrypted_suffix && *r->unencrypted_suffix)
 		for (size_t i = 0; i < w->depth; i++)
 			if (has_suffix(w->path[i], r->unencrypted_suffix))
@@ -102,31 +114,34 @@ static int should_encrypt(const struct walk *w, int is_comment)
 			if (has_suffix(w->path[i], r->encrypted_suffix))
 				enc = 1;
 	}
-	if (w->re_unenc)
-		for (size_t i = 0; i < w->depth; i++)
-			if (sops_regex_match(w->re_unenc, w->path[i]))
-				enc = 0;
-	if (w->re_enc) {
-		enc = 0;
-		for (size_t i = 0; i < w->depth; i++)
-			if (sops_regex_match(w->re_enc, w->path[i]))
-				enc = 1;
+	if (w->re_unenc) {
+		if ((m = any_match(w->re_unenc, w->path, w->depth)) < 0)
+			return -1;
+		if (m)
+			enc = 0;
 	}
-	if (w->re_unenc_comment)
-		for (size_t l = 0; l < w->nlevels; l++)
-			for (size_t i = 0; i < w->levels[l].n; i++)
-				if (sops_regex_match(w->re_unenc_comment, w->levels[l].v[i]))
-					enc = 0;
+	if (w->re_enc && (enc = any_match(w->re_enc, w->path, w->depth)) < 0)
+		return -1;
+	for (size_t l = 0; w->re_unenc_comment && l < w->nlevels; l++) {
+		const struct comment_level *lv = &w->levels[l];
+		if ((m = any_match(w->re_unenc_comment, (const char *const *)lv->v, lv->n)) < 0)
+			return -1;
+		if (m)
+			enc = 0;
+	}
 	if (w->re_enc_comment) {
 		enc = 0;
-		for (size_t l = 0; l < w->nlevels; l++)
-			for (size_t i = 0; i < w->levels[l].n; i++) {
-				/* sops: the matching comment line itself stays readable. */
-				if (is_comment && l + 1 == w->nlevels && i + 1 == w->levels[l].n)
-					continue;
-				if (sops_regex_match(w->re_enc_comment, w->levels[l].v[i]))
-					enc = 1;
-			}
+		for (size_t l = 0; l < w->nlevels; l++) {
+			const struct comment_level *lv = &w->levels[l];
+			size_t n = lv->n;
+			/* sops: the matching comment line itself stays readable. */
+			if (is_comment && l + 1 == w->nlevels && n > 0)
+				n--;
+			if ((m = any_match(w->re_enc_comment, (const char *const *)lv->v, n)) < 0)
+				return -1;
+			if (m)
+				enc = 1;
+		}
 	}
 	return enc;
 }
@@ -170,6 +185,8 @@ static int leaf(struct walk *w, struct fl_doc *v)
 {
 	int is_comment = v->type == FL_DOC_COMMENT;
 	int enc = should_encrypt(w, is_comment);
+	if (enc < 0)
+		return -1;
 	int hashed = !w->f->md.rules.mac_only_encrypted || enc;
 	struct fl_buf ad = FL_BUF_INIT;
 	int rc = -1;

@@ -39,6 +39,19 @@ static const struct {
     {"^\\pL+$", "\xc3\xa9t\xc3\xa9", 1},
     {"^\\p{Greek}$", "\xce\xbb", 1},
     {"^\\PL$", "1", 1},
+    /* Invalid UTF-8 reads as Go reads it: each bad byte is one U+FFFD (RE2 alone would
+     * match none of them, and would take an encoded surrogate as one character). */
+    {"^.$", "\xff", 1},
+    {"^\\x{FFFD}$", "\xff", 1},
+    {"^a.b$",
+     "a\xff"
+     "b",
+     1},
+    {"^...$", "\xed\xa0\x80", 1},
+    {"^.$", "\xed\xa0\x80", 0},
+    {"^..$", "\xc3", 0},
+    {"^.$", "\xc3", 1},
+    {"^DB_.*$", "DB_\xc0\xaf", 1},
     /* (?i) folds Unicode simply: K matches the Kelvin sign, ß does not match SS. */
     {"(?i)^password$", "PassWord", 1},
     {"(?i)^k$", "\xe2\x84\xaa", 1},
