@@ -33,6 +33,7 @@ fmt:
 bench: build
     bench/age
     bench/sops
+    bench/flat
     bench/inventory
 
 # Longer fuzzing runs (default 5 minutes per target)

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
 	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
-	libssh2-1-dev libcmocka-dev zlib1g-dev
+	libssh2-1-dev libcmocka-dev zlib1g-dev libre2-dev
 	age openssh-client hyperfine time python3 python3-cryptography
 	nix-bin busybox-static git
 	zsh fish groff-base man-db

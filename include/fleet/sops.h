@@ -33,6 +33,9 @@ const char *fl_sops_format_name(enum fl_sops_format f);
 /* As sops decides from a file name: .yaml/.yml, .json, .env, .ini, else binary. */
 enum fl_sops_format fl_sops_format_for_path(const char *path);
 
+/* sops leaves keys ending in this in clear when no other rule is given, and records it. */
+#define FL_SOPS_DEFAULT_UNENCRYPTED_SUFFIX "_unencrypted"
+
 /* Which values are encrypted (sops' *_suffix / *_regex rules; at most one is set). */
 struct fl_sops_rules {
 	char *unencrypted_suffix;
@@ -144,8 +147,22 @@ struct fl_sops_creation_rule {
 	char *warning;
 };
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out);
+/* The creation rule of the .sops.yaml text data (read from config_path, for messages) whose
+ * path_regex matches rel, the file's path relative to the config's directory: 0 and out
+ * filled, 1 if no rule matches, -1 on an error; out->config_path is set in every case.
+ * out starts zeroed and is freed with fl_sops_creation_rule_free whatever the result. */
+int fl_sops_config_match(const char *data, size_t len, const char *config_path, const char *rel,
+                         struct fl_sops_creation_rule *out);
 void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r);
 void fl_sops_rules_free(struct fl_sops_rules *r);
+/* sops' rule of one rule: empty rules are unset; more than one of the six suffix/regex
+ * rules is an error; none gives unencrypted_suffix "_unencrypted" (sops applies this both
+ * when encrypting and when reading a file's metadata). */
+int fl_sops_rules_finish(struct fl_sops_rules *r);
+/* The rules for a new file, as sops' getEncryptConfig: each rule given on the command
+ * line (cli) wins over the creation rule's (config) of the same name; what is taken from
+ * config is moved out of it. Then fl_sops_rules_finish. */
+int fl_sops_rules_resolve(struct fl_sops_rules *cli, struct fl_sops_rules *config);
 
 /* --- single values (exposed for tests and fuzzing) --- */
 

@@ -168,56 +168,61 @@ static int parse_stanza_line(struct age_stanza *s, char *line, size_t len)
 	return 0;
 }
 
+/* Decodes the body lines held in raw[from..) (each "<base64>\n", already checked). */
+static int decode_stanza_body(struct age_stanza *s, const struct fl_buf *raw, size_t from,
+                              size_t body_len)
+{
+	s->body = malloc(body_len ? body_len : 1);
+	if (!s->body)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	const char *p = raw->ptr + from, *end = raw->ptr + raw->len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		uint8_t dec[48 + 3];
+		size_t got;
+		fl_b64_decode(dec, &got, p, (size_t)(nl - p), FL_B64_NOPAD);
+		memcpy(s->body + s->body_len, dec, got);
+		sodium_memzero(dec, sizeof(dec));
+		s->body_len += got;
+		p = nl + 1;
+	}
+	return 0;
+}
+
 static int parse_stanza_body(struct age_stanza *s, struct age_bufreader *br, struct fl_buf *line,
                              struct fl_buf *raw)
 {
-	struct fl_buf body = FL_BUF_SECRET;
+	size_t from = raw->len, body_len = 0;
 	for (;;) {
 		int r = age_bufreader_line(br, line, AGE_STANZA_COLUMNS + 1, FL_E_AGE_HEADER);
 		if (r < 0)
-			goto fail_keep;
-		if (r == 0 || line->ptr[line->len - 1] != '\n') {
-			header_fail("stanza body ends without a newline");
-			goto fail_keep;
-		}
-		if (fl_buf_put(raw, line->ptr, line->len) < 0)
-			goto fail_keep;
+			return -1;
+		if (r == 0 || line->ptr[line->len - 1] != '\n')
+			return header_fail("stanza body ends without a newline");
+		/* The header budget holds inside a stanza too: a body is only ever read up to
+		 * it, so memory stays bounded whatever the input. */
+		if (raw->len + line->len > AGE_HEADER_MAX)
+			return header_fail("header larger than 16 MiB");
 		size_t n = line->len - 1;
 		/* age: body lines are at most 64 columns of canonical unpadded base64. */
-		if (n > AGE_STANZA_COLUMNS) {
-			header_fail("stanza body line longer than 64 columns");
-			goto fail_keep;
-		}
+		if (n > AGE_STANZA_COLUMNS)
+			return header_fail("stanza body line longer than 64 columns");
 		for (size_t i = 0; i < n; i++)
-			if (!is_b64_char(line->ptr[i])) {
-				header_fail("invalid character in stanza body");
-				goto fail_keep;
-			}
+			if (!is_b64_char(line->ptr[i]))
+				return header_fail("invalid character in stanza body");
 		uint8_t dec[48 + 3];
 		size_t got;
-		if (fl_b64_decode(dec, &got, line->ptr, n, FL_B64_NOPAD) < 0) {
-			header_fail("stanza body is not canonical base64");
-			goto fail_keep;
-		}
-		if (fl_buf_put(&body, dec, got) < 0)
-			goto fail_keep;
+		if (fl_b64_decode(dec, &got, line->ptr, n, FL_B64_NOPAD) < 0)
+			return header_fail("stanza body is not canonical base64");
 		sodium_memzero(dec, sizeof(dec));
+		body_len += got;
+		if (fl_buf_put(raw, line->ptr, line->len) < 0)
+			return -1;
 		/* age: a line shorter than 64 columns ends the stanza. */
 		if (n < AGE_STANZA_COLUMNS)
 			break;
 	}
-	s->body = malloc(body.len ? body.len : 1);
-	if (!s->body) {
-		fl_error_set(FL_E_NOMEM, "out of memory");
-		goto fail_keep;
-	}
-	memcpy(s->body, body.ptr ? body.ptr : "", body.len);
-	s->body_len = body.len;
-	fl_buf_free(&body);
-	return 0;
-fail_keep:
-	fl_buf_free(&body);
-	return -1;
+	return decode_stanza_body(s, raw, from, body_len);
 }
 
 int age_header_parse(struct age_header *h, struct age_bufreader *br)

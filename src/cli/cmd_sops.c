@@ -497,34 +497,6 @@ static int resolve_recipients(const struct sops_args *a, struct fl_sops_creation
 	return 0;
 }
 
-static int merge_rules(struct fl_sops_rules *dst, struct fl_sops_rules *src)
-{
-	/* Command-line rules win over .sops.yaml's. */
-	char **pairs[][2] = {
-	    {&dst->unencrypted_suffix, &src->unencrypted_suffix},
-	    {&dst->encrypted_suffix, &src->encrypted_suffix},
-	    {&dst->unencrypted_regex, &src->unencrypted_regex},
-	    {&dst->encrypted_regex, &src->encrypted_regex},
-	    {&dst->unencrypted_comment_regex, &src->unencrypted_comment_regex},
-	    {&dst->encrypted_comment_regex, &src->encrypted_comment_regex},
-	};
-	int set = 0;
-	for (size_t i = 0; i < 6; i++)
-		set += *pairs[i][0] != NULL;
-	for (size_t i = 0; i < 6 && !set; i++) {
-		*pairs[i][0] = *pairs[i][1];
-		*pairs[i][1] = NULL;
-	}
-	dst->mac_only_encrypted |= src->mac_only_encrypted;
-	set = 0;
-	for (size_t i = 0; i < 4; i++)
-		set += *pairs[i][0] != NULL;
-	if (set > 1)
-		return fl_error_set(FL_E_INVALID, "use only one of the unencrypted/encrypted "
-		                                  "suffix/regex rules");
-	return 0;
-}
-
 static int sops_encrypt_main(int argc, char **argv)
 {
 	struct sops_args a;
@@ -538,7 +510,7 @@ static int sops_encrypt_main(int argc, char **argv)
 	uint8_t key[FL_SOPS_KEY_LEN];
 	rc = CLI_EXIT_FAIL;
 	if (formats(&a, &in, &out) < 0 || resolve_recipients(&a, &rule) < 0 ||
-	    merge_rules(&a.rules, &rule.rules) < 0 || read_input(a.file, &data) < 0 ||
+	    fl_sops_rules_resolve(&a.rules, &rule.rules) < 0 || read_input(a.file, &data) < 0 ||
 	    fl_sops_load_plain(&f, data.ptr ? data.ptr : "", data.len, in) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
@@ -1138,8 +1110,12 @@ static int sops_edit_main(int argc, char **argv)
 		goto out;
 	}
 	if (is_new) {
-		edited.md.rules = rule.rules;
-		memset(&rule.rules, 0, sizeof(rule.rules));
+		if (fl_sops_rules_resolve(&a.rules, &rule.rules) < 0) {
+			cli_fail_lib();
+			goto out;
+		}
+		edited.md.rules = a.rules;
+		memset(&a.rules, 0, sizeof(a.rules));
 		if (fl_sops_set_recipients(&edited, key, (const char *const *)rule.age, rule.nage) <
 		    0) {
 			cli_fail_lib();

@@ -2,6 +2,7 @@
  * sops' flattening of nested metadata for the flat stores (sops stores/flatten.go):
  * dotenv keeps it as top-level "sops_..." keys, INI as the keys of a [sops] section.
  */
+#include "doc/keyset.h"
 #include "fleet/doc.h"
 #include "fleet/error.h"
 
@@ -116,7 +117,8 @@ struct node {
 	const struct fl_doc *value;
 	struct node_child *kids;
 	size_t n, cap;
-	int kind; /* 0 unset, 'm' map children, 'l' list children */
+	struct doc_keyset names; /* key (map) or decimal index (list) -> position in kids */
+	int kind;                /* 0 unset, 'm' map children, 'l' list children */
 };
 
 struct node_child {
@@ -134,19 +136,21 @@ static void node_free(struct node *nd)
 		node_free(nd->kids[i].node);
 	}
 	free(nd->kids);
+	doc_keyset_free(&nd->names);
 	free(nd);
 }
 
-/* The child of nd named key (kind 'm') or numbered index (kind 'l'), created if absent. */
+/* The child of nd named key (kind 'm') or numbered index (kind 'l', key its canonical
+ * decimal text), created if absent. */
 static struct node *node_child(struct node *nd, int kind, const char *key, size_t key_len,
                                size_t index)
 {
-	for (size_t i = 0; i < nd->n; i++) {
-		struct node_child *c = &nd->kids[i];
-		if (kind == 'l' ? c->index == index
-		                : strlen(c->key) == key_len && memcmp(c->key, key, key_len) == 0)
-			return c->node;
-	}
+	size_t at;
+	int seen = doc_keyset_add(&nd->names, key, key_len, nd->n, &at);
+	if (seen < 0)
+		return NULL;
+	if (seen > 0)
+		return nd->kids[at].node;
 	if (nd->n == nd->cap) {
 		size_t cap = nd->cap ? nd->cap * 2 : 4;
 		struct node_child *v = realloc(nd->kids, cap * sizeof(*v));

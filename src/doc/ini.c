@@ -7,6 +7,7 @@
  * section's first entry; comment lines before a key (and a trailing "; ..." on its line)
  * become one comment entry right after that key. Several comment lines join with "\n".
  */
+#include "doc/keyset.h"
 #include "doc/value_string.h"
 #include "fleet/doc.h"
 #include "fleet/error.h"
@@ -94,7 +95,8 @@ static const char *find_any(const char *s, size_t n, const char *set)
 struct ini_parser {
 	const char *in;
 	size_t len, pos, line_no;
-	struct fl_buf comment; /* go-ini's pending comment, attached to the next key/section */
+	struct fl_buf comment;  /* go-ini's pending comment, attached to the next key/section */
+	struct doc_keyset keys; /* the current section's keys */
 };
 
 struct ini_line {
@@ -333,7 +335,10 @@ static int parse_key_line(struct ini_parser *p, const struct ini_line *l, const 
 	if (rc == 0)
 		rc = read_value(p, s + offset, n - offset, l->nl, &val);
 	/* go-ini would silently keep the first position with the last value; refuse. */
-	if (rc == 0 && fl_doc_index(section, key.ptr) >= 0)
+	int seen = rc == 0 ? doc_keyset_add(&p->keys, key.ptr, key.len, 0, NULL) : 0;
+	if (seen < 0)
+		rc = -1;
+	else if (seen > 0)
 		rc = fl_error_set(FL_E_INVALID,
 		                  "ini: line %zu: key %s appears twice in the same section",
 		                  line_no, key.ptr);
@@ -360,7 +365,7 @@ int fl_doc_parse_ini(const char *in, size_t len, struct fl_docs *out)
 		in += 2;
 		len -= 2;
 	}
-	struct ini_parser p = {in, len, 0, 0, FL_BUF_SECRET};
+	struct ini_parser p = {in, len, 0, 0, FL_BUF_SECRET, DOC_KEYSET_INIT};
 	struct fl_doc *root = fl_doc_new(FL_DOC_MAP);
 	struct fl_doc *def = fl_doc_new(FL_DOC_MAP);
 	if (!root || !def) {
@@ -390,12 +395,14 @@ int fl_doc_parse_ini(const char *in, size_t len, struct fl_docs *out)
 		} else if (s[0] == '[') {
 			rc = parse_section_header(&p, &l, s, n, root, &section);
 			auto_index = 1;
+			doc_keyset_free(&p.keys);
 		} else {
 			rc = parse_key_line(&p, &l, s, n, section, &auto_index);
 		}
 	}
 	/* Comments after the last key belong to nothing and are dropped, as go-ini does. */
 	fl_buf_free(&p.comment);
+	doc_keyset_free(&p.keys);
 	if (rc < 0) {
 		fl_doc_free(root);
 		return -1;
@@ -524,6 +531,8 @@ static int collect_keys(const struct fl_doc *sec, const char *name,
 	if (!keys)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	unsigned next_auto = 1;
+	struct doc_keyset seen = DOC_KEYSET_INIT;
+	int dup = 0;
 	*sec_comment = NULL;
 	for (size_t i = 0; i < sec->n; i++) {
 		const struct fl_doc_entry *e = &sec->items[i];
@@ -536,18 +545,20 @@ static int collect_keys(const struct fl_doc *sec, const char *name,
 		}
 		if (e->value->type == FL_DOC_MAP || e->value->type == FL_DOC_LIST) {
 			keys_free(keys, n);
+			doc_keyset_free(&seen);
 			return fl_error_set(FL_E_INVALID,
 			                    "ini: key %s in section %s holds a nested value; INI "
 			                    "holds only sections of plain values",
 			                    e->key, name);
 		}
-		for (size_t j = 0; j < n; j++)
-			if (strcmp(keys[j].name, e->key) == 0) {
-				keys_free(keys, n);
-				return fl_error_set(FL_E_INVALID,
-				                    "ini: key %s appears twice in section %s",
-				                    e->key, name);
-			}
+		if ((dup = doc_keyset_add(&seen, e->key, strlen(e->key), i, NULL)) != 0) {
+			keys_free(keys, n);
+			doc_keyset_free(&seen);
+			return dup < 0 ? -1
+			               : fl_error_set(FL_E_INVALID,
+			                              "ini: key %s appears twice in section %s",
+			                              e->key, name);
+		}
 		struct ini_key *k = &keys[n++];
 		k->name = k->shown = e->key;
 		k->quote = "";
@@ -564,9 +575,11 @@ static int collect_keys(const struct fl_doc *sec, const char *name,
 		    fl_doc_value_string(e->value, e->key, &k->value) < 0 ||
 		    value_quote(&k->value, e->key, name, &k->value_quote) < 0) {
 			keys_free(keys, n);
+			doc_keyset_free(&seen);
 			return -1;
 		}
 	}
+	doc_keyset_free(&seen);
 	*keys_out = keys;
 	*n_out = n;
 	return 0;

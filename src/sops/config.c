@@ -3,12 +3,12 @@
 #include "fleet/error.h"
 #include "fleet/fileio.h"
 #include "fleet/sops.h"
+#include "sops/regex.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,14 +121,15 @@ static int match_rules(struct fl_sops_creation_rule *out, const struct fl_doc *r
 			continue;
 		const struct fl_doc *re = fl_doc_get(rule, "path_regex");
 		if (re && re->text && *re->text) {
-			regex_t rx;
-			if (regcomp(&rx, re->text, REG_EXTENDED | REG_NOSUB) != 0)
-				return fl_error_set(FL_E_INVALID,
-				                    "%s: path_regex \"%s\" is not a valid regular "
-				                    "expression",
-				                    out->config_path, re->text);
-			int hit = regexec(&rx, rel, 0, NULL, 0) == 0;
-			regfree(&rx);
+			/* sops: Go's regexp.MatchString, unanchored. */
+			struct sops_regex *rx;
+			if (sops_regex_compile(&rx, re->text, "path_regex") < 0)
+				return fl_error_prefix("%s: creation rule %zu: ", out->config_path,
+				                       i + 1);
+			int hit = sops_regex_match(rx, rel);
+			sops_regex_free(rx);
+			if (hit < 0)
+				return -1;
 			if (!hit)
 				continue;
 		}
@@ -197,6 +198,22 @@ static int is_boundary(const char *d)
 	return strlen(d) == hl && strncmp(d, home, hl) == 0;
 }
 
+int fl_sops_config_match(const char *data, size_t len, const char *config_path, const char *rel,
+                         struct fl_sops_creation_rule *out)
+{
+	struct fl_docs docs = {0};
+	free(out->config_path);
+	if (!(out->config_path = strdup(config_path)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	int rc = fl_doc_parse_yaml(data ? data : "", len, &docs);
+	if (rc < 0)
+		fl_error_prefix("%s: ", config_path);
+	else
+		rc = docs.n && docs.v[0]->type == FL_DOC_MAP ? match_rules(out, docs.v[0], rel) : 1;
+	fl_docs_free(&docs);
+	return rc;
+}
+
 int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -225,24 +242,19 @@ int fl_sops_config_find(const char *path, struct fl_sops_creation_rule *out)
 				continue;
 			}
 			struct fl_buf data = FL_BUF_INIT;
-			struct fl_docs docs = {0};
-			free(out->config_path);
-			out->config_path = strdup(cand);
-			rc = read_fd(fd, &data, 1 << 20);
-			close(fd);
-			if (rc == 0)
-				rc = fl_doc_parse_yaml(data.ptr ? data.ptr : "", data.len, &docs);
-			if (rc < 0)
-				fl_error_prefix("%s: ", cand);
 			size_t dl = strcmp(d, "/") ? strlen(d) : 0;
 			const char *rel = abs;
 			if (strncmp(abs, d, dl) == 0 && abs[dl] == '/')
 				rel = abs + dl + 1;
-			if (rc == 0)
-				rc = docs.n && docs.v[0]->type == FL_DOC_MAP
-				         ? match_rules(out, docs.v[0], rel)
-				         : 1;
-			fl_docs_free(&docs);
+			rc = read_fd(fd, &data, 1 << 20);
+			close(fd);
+			if (rc < 0) {
+				fl_error_prefix("%s: ", cand);
+				free(out->config_path);
+				out->config_path = strdup(cand);
+			} else {
+				rc = fl_sops_config_match(data.ptr, data.len, cand, rel, out);
+			}
 			fl_buf_free(&data);
 			if (rc <= 0)
 				goto done;

@@ -110,9 +110,18 @@ static int extract_metadata(struct fl_sops_file *f)
 		md = fl_doc_new(FL_DOC_MAP);
 		if (!md || fl_doc_unflatten(root, "sops_", md) < 0)
 			goto out;
-		for (size_t i = root->n; i-- > 0;)
-			if (root->items[i].key && strncmp(root->items[i].key, "sops_", 5) == 0)
-				fl_doc_remove(root, i);
+		/* One compaction pass (removing one by one would move the rest each time). */
+		size_t kept = 0;
+		for (size_t i = 0; i < root->n; i++) {
+			struct fl_doc_entry *e = &root->items[i];
+			if (e->key && strncmp(e->key, "sops_", 5) == 0) {
+				free(e->key);
+				fl_doc_free(e->value);
+			} else {
+				root->items[kept++] = *e;
+			}
+		}
+		root->n = kept;
 		if (md->n == 0) {
 			fl_error_set(FL_E_NOTFOUND,
 			             "no sops metadata (no sops_* keys): the file is "

@@ -18,6 +18,56 @@ void fl_sops_rules_free(struct fl_sops_rules *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static void rule_slots(struct fl_sops_rules *r, char **slots[6])
+{
+	slots[0] = &r->unencrypted_suffix;
+	slots[1] = &r->encrypted_suffix;
+	slots[2] = &r->unencrypted_regex;
+	slots[3] = &r->encrypted_regex;
+	slots[4] = &r->unencrypted_comment_regex;
+	slots[5] = &r->encrypted_comment_regex;
+}
+
+int fl_sops_rules_finish(struct fl_sops_rules *r)
+{
+	char **slots[6];
+	int set = 0;
+	rule_slots(r, slots);
+	for (int i = 0; i < 6; i++) {
+		/* sops: a rule is in play when it is not "" (and it is written omitempty). */
+		if (*slots[i] && !**slots[i]) {
+			free(*slots[i]);
+			*slots[i] = NULL;
+		}
+		set += *slots[i] != NULL;
+	}
+	if (set > 1)
+		return fl_error_set(
+		    FL_E_INVALID,
+		    "cannot use more than one of encrypted_suffix, unencrypted_suffix, "
+		    "encrypted_regex, unencrypted_regex, encrypted_comment_regex, or "
+		    "unencrypted_comment_regex in the same file");
+	/* sops: with no rule, keys ending in "_unencrypted" stay in clear. */
+	if (set == 0 && !(r->unencrypted_suffix = strdup(FL_SOPS_DEFAULT_UNENCRYPTED_SUFFIX)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	return 0;
+}
+
+int fl_sops_rules_resolve(struct fl_sops_rules *cli, struct fl_sops_rules *config)
+{
+	char **mine[6], **theirs[6];
+	rule_slots(cli, mine);
+	rule_slots(config, theirs);
+	for (int i = 0; i < 6; i++)
+		if (!*mine[i] || !**mine[i]) {
+			free(*mine[i]);
+			*mine[i] = *theirs[i];
+			*theirs[i] = NULL;
+		}
+	cli->mac_only_encrypted |= config->mac_only_encrypted;
+	return fl_sops_rules_finish(cli);
+}
+
 void sops_metadata_free(struct fl_sops_metadata *md)
 {
 	for (size_t i = 0; i < md->nage; i++) {
@@ -145,6 +195,9 @@ int sops_metadata_from_doc(struct fl_sops_metadata *md, const struct fl_doc *map
 	};
 	for (size_t i = 0; rc == 0 && i < sizeof(rules) / sizeof(rules[0]); i++)
 		rc = scalar_text(fl_doc_get(map, rules[i].name), rules[i].name, rules[i].dst);
+	/* sops' Metadata.ToInternal: the same one-rule check and default when reading. */
+	if (rc == 0 && fl_sops_rules_finish(&md->rules) < 0)
+		rc = fl_error_prefix("sops metadata: ");
 	if (rc < 0) {
 		sops_metadata_free(md);
 		return -1;

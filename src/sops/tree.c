@@ -4,8 +4,8 @@
 #include "fleet/error.h"
 #include "fleet/sops.h"
 #include "sops/internal.h"
+#include "sops/regex.h"
 
-#include <regex.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +17,20 @@ static const uint8_t mac_only_encrypted_init[32] = {
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69};
 
+/* The comments before the current value at one nesting level: copies of their text as it
+ * was when walked (sops pushes the comment before transforming it), since encrypting or
+ * decrypting the comment frees the text the tree held. */
 struct comment_level {
-	const char **v;
+	char **v;
 	size_t n, cap;
 };
+
+static void clear_level(struct comment_level *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
 
 struct walk {
 	struct fl_sops_file *f;
@@ -33,80 +43,22 @@ struct walk {
 	size_t depth, path_cap;
 	struct comment_level *levels;
 	size_t nlevels, levels_cap;
-	regex_t re_unenc, re_enc, re_unenc_comment, re_enc_comment;
-	int has_unenc, has_enc, has_unenc_comment, has_enc_comment;
+	struct sops_regex *re_unenc, *re_enc, *re_unenc_comment, *re_enc_comment;
 };
-
-/* RE2 (sops' regexp syntax) shorthands that POSIX ERE lacks. */
-static int compile_rule(regex_t *re, const char *pattern, const char *what)
-{
-	struct fl_buf p = FL_BUF_INIT;
-	for (const char *s = pattern; *s; s++) {
-		int rc = 0;
-		if (s[0] == '\\' && s[1]) {
-			switch (s[1]) {
-			case 'd':
-				rc = fl_buf_puts(&p, "[0-9]");
-				break;
-			case 'D':
-				rc = fl_buf_puts(&p, "[^0-9]");
-				break;
-			case 'w':
-				rc = fl_buf_puts(&p, "[[:alnum:]_]");
-				break;
-			case 'W':
-				rc = fl_buf_puts(&p, "[^[:alnum:]_]");
-				break;
-			case 's':
-				rc = fl_buf_puts(&p, "[[:space:]]");
-				break;
-			case 'S':
-				rc = fl_buf_puts(&p, "[^[:space:]]");
-				break;
-			default:
-				rc = fl_buf_put(&p, s, 2);
-			}
-			s++;
-		} else {
-			rc = fl_buf_putc(&p, *s);
-		}
-		if (rc < 0) {
-			fl_buf_free(&p);
-			return -1;
-		}
-	}
-	int rc = regcomp(re, p.ptr ? p.ptr : "", REG_EXTENDED | REG_NOSUB);
-	fl_buf_free(&p);
-	if (rc != 0)
-		return fl_error_set(FL_E_INVALID, "%s \"%s\" is not a valid regular expression",
-		                    what, pattern);
-	return 0;
-}
 
 static int walk_init(struct walk *w)
 {
 	const struct fl_sops_rules *r = &w->f->md.rules;
-	if (r->unencrypted_regex &&
-	    compile_rule(&w->re_unenc, r->unencrypted_regex, "unencrypted_regex") == 0)
-		w->has_unenc = 1;
-	else if (r->unencrypted_regex)
-		return -1;
-	if (r->encrypted_regex &&
-	    compile_rule(&w->re_enc, r->encrypted_regex, "encrypted_regex") == 0)
-		w->has_enc = 1;
-	else if (r->encrypted_regex)
-		return -1;
-	if (r->unencrypted_comment_regex &&
-	    compile_rule(&w->re_unenc_comment, r->unencrypted_comment_regex,
-	                 "unencrypted_comment_regex") == 0)
-		w->has_unenc_comment = 1;
-	else if (r->unencrypted_comment_regex)
-		return -1;
-	if (r->encrypted_comment_regex &&
-	    compile_rule(&w->re_enc_comment, r->encrypted_comment_regex,
-	                 "encrypted_comment_regex") == 0)
-		w->has_enc_comment = 1;
-	else if (r->encrypted_comment_regex)
+	if ((r->unencrypted_regex &&
+	     sops_regex_compile(&w->re_unenc, r->unencrypted_regex, "unencrypted_regex") < 0) ||
+	    (r->encrypted_regex &&
+	     sops_regex_compile(&w->re_enc, r->encrypted_regex, "encrypted_regex") < 0) ||
+	    (r->unencrypted_comment_regex &&
+	     sops_regex_compile(&w->re_unenc_comment, r->unencrypted_comment_regex,
+	                        "unencrypted_comment_regex") < 0) ||
+	    (r->encrypted_comment_regex &&
+	     sops_regex_compile(&w->re_enc_comment, r->encrypted_comment_regex,
+	                        "encrypted_comment_regex") < 0))
 		return -1;
 	crypto_hash_sha512_init(&w->mac);
 	if (r->mac_only_encrypted)
@@ -117,16 +69,14 @@ static int walk_init(struct walk *w)
 
 static void walk_free(struct walk *w)
 {
-	if (w->has_unenc)
-		regfree(&w->re_unenc);
-	if (w->has_enc)
-		regfree(&w->re_enc);
-	if (w->has_unenc_comment)
-		regfree(&w->re_unenc_comment);
-	if (w->has_enc_comment)
-		regfree(&w->re_enc_comment);
-	for (size_t i = 0; i < w->levels_cap; i++)
+	sops_regex_free(w->re_unenc);
+	sops_regex_free(w->re_enc);
+	sops_regex_free(w->re_unenc_comment);
+	sops_regex_free(w->re_enc_comment);
+	for (size_t i = 0; i < w->levels_cap; i++) {
+		clear_level(&w->levels[i]);
 		free(w->levels[i].v);
+	}
 	free(w->levels);
 	free(w->path);
 }
@@ -137,11 +87,23 @@ static int has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* sops.go shouldBeEncrypted: the rules apply to every key on the path. */
+/* Whether re matches one of v[0..n): 1, 0, or -1 with the error set. */
+static int any_match(const struct sops_regex *re, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int m = sops_regex_match(re, v[i]);
+		if (m != 0)
+			return m;
+	}
+	return 0;
+}
+
+/* sops.go shouldBeEncrypted: the rules apply to every key on the path. 1 to encrypt, 0 not,
+ * -1 on an error. */
 static int should_encrypt(const struct walk *w, int is_comment)
 {
 	const struct fl_sops_rules *r = &w->f->md.rules;
-	int enc = 1;
+	int enc = 1, m;
 	if (r->unencrypted_suffix && *r->unencrypted_suffix)
 		for (size_t i = 0; i < w->depth; i++)
 			if (has_suffix(w->path[i], r->unencrypted_suffix))
@@ -152,32 +114,34 @@ static int should_encrypt(const struct walk *w, int is_comment)
 			if (has_suffix(w->path[i], r->encrypted_suffix))
 				enc = 1;
 	}
-	if (w->has_unenc)
-		for (size_t i = 0; i < w->depth; i++)
-			if (regexec(&w->re_unenc, w->path[i], 0, NULL, 0) == 0)
-				enc = 0;
-	if (w->has_enc) {
-		enc = 0;
-		for (size_t i = 0; i < w->depth; i++)
-			if (regexec(&w->re_enc, w->path[i], 0, NULL, 0) == 0)
-				enc = 1;
+	if (w->re_unenc) {
+		if ((m = any_match(w->re_unenc, w->path, w->depth)) < 0)
+			return -1;
+		if (m)
+			enc = 0;
 	}
-	if (w->has_unenc_comment)
-		for (size_t l = 0; l < w->nlevels; l++)
-			for (size_t i = 0; i < w->levels[l].n; i++)
-				if (regexec(&w->re_unenc_comment, w->levels[l].v[i], 0, NULL, 0) ==
-				    0)
-					enc = 0;
-	if (w->has_enc_comment) {
+	if (w->re_enc && (enc = any_match(w->re_enc, w->path, w->depth)) < 0)
+		return -1;
+	for (size_t l = 0; w->re_unenc_comment && l < w->nlevels; l++) {
+		const struct comment_level *lv = &w->levels[l];
+		if ((m = any_match(w->re_unenc_comment, (const char *const *)lv->v, lv->n)) < 0)
+			return -1;
+		if (m)
+			enc = 0;
+	}
+	if (w->re_enc_comment) {
 		enc = 0;
-		for (size_t l = 0; l < w->nlevels; l++)
-			for (size_t i = 0; i < w->levels[l].n; i++) {
-				/* sops: the matching comment line itself stays readable. */
-				if (is_comment && l + 1 == w->nlevels && i + 1 == w->levels[l].n)
-					continue;
-				if (regexec(&w->re_enc_comment, w->levels[l].v[i], 0, NULL, 0) == 0)
-					enc = 1;
-			}
+		for (size_t l = 0; l < w->nlevels; l++) {
+			const struct comment_level *lv = &w->levels[l];
+			size_t n = lv->n;
+			/* sops: the matching comment line itself stays readable. */
+			if (is_comment && l + 1 == w->nlevels && n > 0)
+				n--;
+			if ((m = any_match(w->re_enc_comment, (const char *const *)lv->v, n)) < 0)
+				return -1;
+			if (m)
+				enc = 1;
+		}
 	}
 	return enc;
 }
@@ -221,6 +185,8 @@ static int leaf(struct walk *w, struct fl_doc *v)
 {
 	int is_comment = v->type == FL_DOC_COMMENT;
 	int enc = should_encrypt(w, is_comment);
+	if (enc < 0)
+		return -1;
 	int hashed = !w->f->md.rules.mac_only_encrypted || enc;
 	struct fl_buf ad = FL_BUF_INIT;
 	int rc = -1;
@@ -315,7 +281,7 @@ static int push_level(struct walk *w)
 		w->levels = v;
 		w->levels_cap = cap;
 	}
-	w->levels[w->nlevels++].n = 0;
+	clear_level(&w->levels[w->nlevels++]);
 	return 0;
 }
 
@@ -324,13 +290,15 @@ static int add_comment(struct walk *w, const char *text)
 	struct comment_level *l = &w->levels[w->nlevels - 1];
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4;
-		const char **v = realloc(l->v, cap * sizeof(*v));
+		char **v = realloc(l->v, cap * sizeof(*v));
 		if (!v)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = text;
+	if (!(l->v[l->n] = strdup(text)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	l->n++;
 	return 0;
 }
 
@@ -364,9 +332,9 @@ static int walk_collection(struct walk *w, struct fl_doc *d)
 			w->depth--;
 		if (rc < 0)
 			return -1;
-		w->levels[w->nlevels - 1].n = 0;
+		clear_level(&w->levels[w->nlevels - 1]);
 	}
-	w->nlevels--;
+	clear_level(&w->levels[--w->nlevels]);
 	return 0;
 }
 
