@@ -33,7 +33,13 @@ age -r "$admin" secret.txt | "$fleet" age -d -i admin.key
 say "fleet age -d -i host.key <tampered file>   # a damaged file is refused"
 # change one character of the last armored line: the payload's authentication tag
 awk '{ l[NR] = $0 } END { for (i = 1; i <= NR; i++) { if (i == NR - 1) l[i] = (substr(l[i], 1, 1) == "A" ? "B" : "A") substr(l[i], 2); print l[i] } }' secret.age >tampered.age
-"$fleet" age -d -i host.key tampered.age || echo "(exit $?)"
+# the demo fails if fleet ever accepts it
+if "$fleet" age -d -i host.key tampered.age; then
+	echo "demo: FAILED: fleet accepted a tampered age file" >&2
+	exit 1
+else
+	echo "(exit $?)"
+fi
 
 # --- sops ---
 export SOPS_AGE_KEY_FILE=$work/admin.key
@@ -52,6 +58,15 @@ cp secrets.yaml before.yaml
 run "$fleet" sops set secrets.yaml '["db"]["password"]' '"n3w-pass"'
 say "diff before.yaml secrets.yaml   # only the touched value (and mac, lastmodified) changed"
 diff before.yaml secrets.yaml || true
+say "fleet sops decrypt <secrets.yaml with lastmodified changed>   # the MAC refuses it"
+sed 's/^\(    lastmodified: "\)20/\119/' secrets.yaml >tampered.yaml
+# the demo fails if fleet ever accepts it
+if "$fleet" sops decrypt tampered.yaml; then
+	echo "demo: FAILED: fleet accepted a tampered sops file" >&2
+	exit 1
+else
+	echo "(exit $?)"
+fi
 
 # --- the inventory of a fleet flake, evaluated by nix ---
 . "$root/tests/e2e/nixlib.sh"
