@@ -264,6 +264,49 @@ check "shamir rotate: a new data key, still 2 groups of 2" sh -c "[ '$RC' = 0 ] 
 run env SOPS_AGE_KEY_FILE="$T/k12.txt" "$FLEET" sops set "$T/sh/s.yaml" '["port"]' '1'
 check "shamir set: oracle verifies" verified yaml "$T/sh/s.yaml" "$T/k1.txt" "$T/k2.txt"
 
+# A file in the layout older sops wrote (struct order, null key types in each group,
+# shamir_threshold first) reads the same.
+python3 - "$T/sh/s.json" "$T/sh/old.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+md = doc.pop("sops")
+groups = [{"kms": None, "gcp_kms": None, "azure_kv": None, "hc_vault": None, "age": g["age"]}
+          for g in md["key_groups"]]
+doc["sops"] = {"shamir_threshold": md["shamir_threshold"], "key_groups": groups, "kms": None,
+               "gcp_kms": None, "azure_kv": None, "hc_vault": None, "age": None,
+               "lastmodified": md["lastmodified"], "mac": md["mac"], "pgp": None,
+               "version": "3.8.1"}
+json.dump(doc, open(sys.argv[2], "w"), indent="\t")
+PY
+run env SOPS_AGE_KEY_FILE="$T/k12.txt" "$FLEET" sops decrypt "$T/sh/old.json"
+check "shamir: the older sops layout (null key types, threshold first) decrypts" test "$RC" = 0
+run "$FLEET" sops decrypt "$T/sh/old.json"
+check "shamir: ... and still needs both groups" test "$RC" = 1
+
+# updatekeys from one group to two re-splits the same data key; edit creates a new
+# file under the rule.
+printf 'creation_rules:\n  - age: %s\n' "$R1" >"$T/sh/.sops.yaml"
+cp "$T/p.yaml" "$T/sh/grow.yaml"
+run "$FLEET" sops encrypt -i "$T/sh/grow.yaml"
+before=$(data_key yaml "$T/sh/grow.yaml")
+printf 'creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [%s]\n      - age: [%s]\n' "$R1" "$R2" >"$T/sh/.sops.yaml"
+run "$FLEET" sops updatekeys "$T/sh/grow.yaml"
+check "updatekeys to two groups: exit 0" test "$RC" = 0
+after=$(data_key yaml "$T/sh/grow.yaml")
+groups="$(field key_groups)/$(field groups_opened)"
+check "oracle: updatekeys to two groups kept the data key, now split 2 of 2" sh -c "[ -n '$before' ] && [ '$before' = '$after' ] && [ '$groups' = 2/2 ]"
+run "$FLEET" sops decrypt "$T/sh/grow.yaml"
+check "updatekeys to two groups: one key alone no longer decrypts" test "$RC" = 1
+printf '#!/bin/sh\nprintf "token: t0k\\n" >"$1"\n' >"$T/ed-new"
+chmod +x "$T/ed-new"
+run env EDITOR="$T/ed-new" "$FLEET" sops edit "$T/sh/new.yaml"
+check "edit creates a file under a key-groups rule" test "$RC" = 0
+if verified yaml "$T/sh/new.yaml" "$T/k1.txt" "$T/k2.txt"; then
+	check "oracle: the new file is split over 2 groups" test "$(field key_groups)/$(field shamir_threshold)" = 2/2
+else
+	not_ok "oracle: the file edit created verifies"
+fi
+
 # 2 of 3 groups: any two keys, never one.
 printf 'creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [%s]\n      - age: [%s]\n      - age: [%s]\n' "$R1" "$R2" "$R3" >"$T/sh/.sops.yaml"
 cp "$T/p.yaml" "$T/sh/three.yaml"
