@@ -17,8 +17,10 @@ static const uint8_t mac_only_encrypted_init[32] = {
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69};
 
+/* The comments above the current value, per nesting level (sops' commentsStack). Each is
+ * a copy: encrypting a comment replaces the text the stack saw. */
 struct comment_level {
-	const char **v;
+	char **v;
 	size_t n, cap;
 };
 
@@ -115,6 +117,13 @@ static int walk_init(struct walk *w)
 	return 0;
 }
 
+static void clear_level(struct comment_level *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fl_free_secret_str(l->v[i]);
+	l->n = 0;
+}
+
 static void walk_free(struct walk *w)
 {
 	if (w->has_unenc)
@@ -125,8 +134,10 @@ static void walk_free(struct walk *w)
 		regfree(&w->re_unenc_comment);
 	if (w->has_enc_comment)
 		regfree(&w->re_enc_comment);
-	for (size_t i = 0; i < w->levels_cap; i++)
+	for (size_t i = 0; i < w->levels_cap; i++) {
+		clear_level(&w->levels[i]);
 		free(w->levels[i].v);
+	}
 	free(w->levels);
 	free(w->path);
 }
@@ -315,7 +326,7 @@ static int push_level(struct walk *w)
 		w->levels = v;
 		w->levels_cap = cap;
 	}
-	w->levels[w->nlevels++].n = 0;
+	clear_level(&w->levels[w->nlevels++]);
 	return 0;
 }
 
@@ -324,13 +335,15 @@ static int add_comment(struct walk *w, const char *text)
 	struct comment_level *l = &w->levels[w->nlevels - 1];
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4;
-		const char **v = realloc(l->v, cap * sizeof(*v));
+		char **v = realloc(l->v, cap * sizeof(*v));
 		if (!v)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = text;
+	if (!(l->v[l->n] = strdup(text ? text : "")))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	l->n++;
 	return 0;
 }
 
@@ -364,9 +377,9 @@ static int walk_collection(struct walk *w, struct fl_doc *d)
 			w->depth--;
 		if (rc < 0)
 			return -1;
-		w->levels[w->nlevels - 1].n = 0;
+		clear_level(&w->levels[w->nlevels - 1]);
 	}
-	w->nlevels--;
+	clear_level(&w->levels[--w->nlevels]);
 	return 0;
 }
 
