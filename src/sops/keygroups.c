@@ -216,9 +216,11 @@ static int data_key_shamir(const struct fl_sops_file *f, const struct fl_age_ide
 		int r = open_group(&f->md.groups[g], ids, shares + opened * SHARE_LEN, SHARE_LEN,
 		                   &tried);
 		if (r < 0) {
+			/* sops: a group that fails is one fewer share, not the end. */
+			fl_buf_printf(&report, "%sgroup %zu (%s)", report.len ? ", " : "", g + 1,
+			              fl_error_last()->message);
 			fl_buf_free(&tried);
-			fl_error_prefix("key group %zu: ", g + 1);
-			goto out;
+			continue;
 		}
 		if (r == 0) {
 			parts[opened] = shares + opened * SHARE_LEN;
@@ -239,7 +241,7 @@ static int data_key_shamir(const struct fl_sops_file *f, const struct fl_age_ide
 		fl_error_set(FL_E_AGE_NOMATCH,
 		             "the data key is split over %zu key groups (Shamir secret sharing, "
 		             "threshold %zu): identities from %zu groups are needed, but only %zu "
-		             "group%s could be opened; no identity for %s",
+		             "group%s could be opened; not opened: %s",
 		             ng, need, need, opened, opened == 1 ? "" : "s",
 		             report.ptr ? report.ptr : "");
 		goto out;

@@ -156,6 +156,40 @@ static void test_two_of_two(void **state)
 	free(r4);
 }
 
+static void test_broken_group_is_one_share_fewer(void **state)
+{
+	(void)state;
+	/* sops: a group whose entry fails to open is one share fewer; 2 of 3 still opens. */
+	struct fl_age_identities all = {0};
+	char *r[3];
+	for (int i = 0; i < 3; i++)
+		make_key(&all, &r[i]);
+	struct fl_sops_file f;
+	struct fl_sops_key_spec spec = {0};
+	uint8_t key[32], got[32];
+	randombytes_buf(key, 32);
+	assert_int_equal(fl_sops_load_plain(&f, "a: b\n", 5, FL_SOPS_YAML), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(fl_sops_key_spec_add(&spec, i, r[i]), 0);
+	spec.shamir_threshold = 2;
+	assert_int_equal(fl_sops_set_keys(&f, key, &spec), 0);
+	free(f.md.groups[0].age[0].enc);
+	f.md.groups[0].age[0].enc = strdup("-----BEGIN AGE ENCRYPTED FILE-----\nnot age\n"
+	                                   "-----END AGE ENCRYPTED FILE-----\n");
+	assert_int_equal(fl_sops_data_key(&f, &all, got), 0);
+	assert_memory_equal(got, key, 32);
+	/* With a second group broken, one share is not enough, and the message says so. */
+	free(f.md.groups[1].age[0].enc);
+	f.md.groups[1].age[0].enc = strdup("garbage");
+	assert_int_equal(fl_sops_data_key(&f, &all, got), -1);
+	assert_non_null(strstr(fl_error_last()->message, "only 1 group could"));
+	fl_sops_key_spec_free(&spec);
+	fl_sops_file_free(&f);
+	fl_age_identities_free(&all);
+	for (int i = 0; i < 3; i++)
+		free(r[i]);
+}
+
 static void test_spec_refusals(void **state)
 {
 	(void)state;
@@ -252,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_shamir_split_combine),
 	    cmocka_unit_test(test_shamir_degree_one_by_hand),
 	    cmocka_unit_test(test_two_of_two),
+	    cmocka_unit_test(test_broken_group_is_one_share_fewer),
 	    cmocka_unit_test(test_spec_refusals),
 	    cmocka_unit_test(test_foreign_entries_kept),
 	};
