@@ -133,7 +133,7 @@ chmod +x "$T/ed-port"
 run env EDITOR="$T/ed-port" "$FLEET" sops edit "$T/s.yaml"
 sed -i 's/^port: 8080/port: 9090/' "$T/p-set.yaml"
 check "oracle: after edit, the file verifies" same_tree yaml "$T/s.yaml" "$T/p-set.yaml"
-run "$FLEET" sops updatekeys --age "$R1,$R2" "$T/s.yaml"
+run "$FLEET" sops updatekeys -y --age "$R1,$R2" "$T/s.yaml"
 check "updatekeys: exit 0" test "$RC" = 0
 check "oracle: after updatekeys, the new recipient's key opens it" verified yaml "$T/s.yaml" "$T/k2.txt"
 
@@ -290,8 +290,10 @@ cp "$T/p.yaml" "$T/sh/grow.yaml"
 run "$FLEET" sops encrypt -i "$T/sh/grow.yaml"
 before=$(data_key yaml "$T/sh/grow.yaml")
 printf 'creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [%s]\n      - age: [%s]\n' "$R1" "$R2" >"$T/sh/.sops.yaml"
-run "$FLEET" sops updatekeys "$T/sh/grow.yaml"
+run "$FLEET" sops updatekeys -y "$T/sh/grow.yaml"
 check "updatekeys to two groups: exit 0" test "$RC" = 0
+check "updatekeys to two groups: the difference is shown per group, as sops shows it" \
+	sh -c "grep -q '^Group 1\$' '$T/run.out' && grep -q '^Group 2\$' '$T/run.out' && grep -q '^+++ $R2\$' '$T/run.out'"
 after=$(data_key yaml "$T/sh/grow.yaml")
 groups="$(field key_groups)/$(field groups_opened)"
 check "oracle: updatekeys to two groups kept the data key, now split 2 of 2" sh -c "[ -n '$before' ] && [ '$before' = '$after' ] && [ '$groups' = 2/2 ]"
@@ -366,7 +368,7 @@ cp "$T/fk/mixed.yaml" "$T/fk/mixed.before"
 run env SOPS_AGE_KEY_FILE="$NIXKEY" "$FLEET" sops rotate -i "$T/fk/mixed.yaml"
 check "rotate on an age+PGP file: refused, naming the PGP keys" sh -c "[ $RC = 1 ] && grep -q 'pgp 7FB89715AADA920D65D25E63F9BA9DEBD03F57C0' '$T/run.err'"
 check "rotate refused: the file is untouched" cmp -s "$T/fk/mixed.before" "$T/fk/mixed.yaml"
-run env SOPS_AGE_KEY_FILE="$NIXKEY" "$FLEET" sops updatekeys --age "$R1" "$T/fk/mixed.yaml"
+run env SOPS_AGE_KEY_FILE="$NIXKEY" "$FLEET" sops updatekeys -y --age "$R1" "$T/fk/mixed.yaml"
 check "updatekeys on an age+PGP file: refused, naming the PGP keys" sh -c "[ $RC = 1 ] && grep -q 'pgp 7FB89715AADA920D65D25E63F9BA9DEBD03F57C0' '$T/run.err'"
 check "updatekeys refused: the file is untouched" cmp -s "$T/fk/mixed.before" "$T/fk/mixed.yaml"
 run env SOPS_AGE_KEY_FILE="$NIXKEY" "$FLEET" sops decrypt --extract '["test_key"]' "$T/fk/mixed.yaml"
