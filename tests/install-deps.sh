@@ -6,10 +6,11 @@ packages=(
 	build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
 	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
 	libssh2-1-dev libcmocka-dev zlib1g-dev libre2-dev
-	age openssh-client hyperfine time python3 python3-cryptography
+	age openssh-client hyperfine time python3 python3-cryptography python3-yaml
 	nix-bin busybox-static git
 	zsh fish groff-base man-db
 )
+# python3-cryptography and python3-yaml run the independent sops reader in tests/oracle;
 # node and npm run the independent checkers in tests/npm (sops-age).
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()

@@ -49,14 +49,25 @@ struct fl_sops_rules {
 
 struct fl_sops_age_entry {
 	char *recipient;
-	char *enc; /* the armored age file wrapping the data key */
+	char *enc; /* the armored age file wrapping the data key (or its Shamir share) */
+};
+
+/* One of sops' key groups: every key in it wraps the same secret, the data key itself
+ * when there is one group, else this group's Shamir share of it. */
+struct fl_sops_key_group {
+	struct fl_sops_age_entry *age;
+	size_t nage;
+	/* The group's other key types (pgp, kms, gcp_kms, azure_kv, hc_vault, hckms) as a
+	 * MAP from type to list, exactly as read, so re-writing the file under the same data
+	 * key keeps them; NULL when there are none. fleet can read past them, never write
+	 * new ones. */
+	struct fl_doc *other;
 };
 
 struct fl_sops_metadata {
-	struct fl_sops_age_entry *age;
-	size_t nage;
-	char *other_keys; /* names of non-age key types present ("pgp, kms"), or NULL */
-	int key_groups;   /* >1 is unsupported: reported when decrypting */
+	struct fl_sops_key_group *groups;
+	size_t ngroups;
+	int shamir_threshold; /* groups needed to rebuild the data key; 0 when absent */
 	char *lastmodified;
 	char *mac;
 	char *version;
@@ -86,7 +97,10 @@ int fl_sops_load_plain(struct fl_sops_file *f, const char *data, size_t len,
                        enum fl_sops_format fmt);
 void fl_sops_file_free(struct fl_sops_file *f);
 
-/* Unwraps the data key with the first identity that opens one of the age entries. */
+/* Unwraps the data key: with one key group, the first age entry an identity opens;
+ * with several, one share from each group an identity opens, combined (Shamir) once
+ * shamir_threshold groups are open. FL_E_AGE_NOMATCH says which groups could not be
+ * opened and how many are needed. */
 int fl_sops_data_key(const struct fl_sops_file *f, const struct fl_age_identities *ids,
                      uint8_t key[FL_SOPS_KEY_LEN]);
 /* Decrypts every value in place and checks the MAC (FL_E_INTEGRITY "MAC mismatch"
@@ -97,9 +111,54 @@ int fl_sops_decrypt(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY_LEN], 
  * lastmodified. Values found in stash keep their IV. */
 int fl_sops_encrypt(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY_LEN],
                     const struct fl_sops_stash *stash);
-/* Replaces the age entries: the data key wrapped for each recipient ("age1…" or SSH). */
+/* The recipients to encrypt a data key to, grouped as sops' key groups: with one group
+ * every recipient can open the file; with several the data key is split by Shamir
+ * secret sharing and recipients from `shamir_threshold` different groups are needed. */
+struct fl_sops_group_spec {
+	char **age;
+	size_t nage;
+};
+struct fl_sops_key_spec {
+	struct fl_sops_group_spec *groups;
+	size_t ngroups;
+	int shamir_threshold; /* 0: all groups (sops' default) */
+	/* Keys named that fleet cannot encrypt to ("pgp 85D7…, kms arn:aws:…"), or NULL.
+	 * fl_sops_set_keys refuses a spec that has any. */
+	char *foreign;
+};
+void fl_sops_key_spec_free(struct fl_sops_key_spec *s);
+/* Appends a recipient to group `group` (creating groups up to it). */
+int fl_sops_key_spec_add(struct fl_sops_key_spec *s, size_t group, const char *recipient);
+/* Notes a key fleet cannot use (kind "pgp", name its fingerprint) in s->foreign. */
+int fl_sops_key_spec_add_foreign(struct fl_sops_key_spec *s, const char *kind, const char *name);
+/* The key groups a file is encrypted to now (its age recipients, its threshold, and its
+ * other key types as foreign). */
+int fl_sops_key_spec_from_file(const struct fl_sops_file *f, struct fl_sops_key_spec *out);
+
+/* Replaces the file's key groups with spec's: the data key (one group) or its Shamir
+ * shares (several) wrapped for each age or SSH recipient. Refuses a spec naming keys
+ * fleet cannot encrypt to, so no file is written that a listed teammate cannot open. */
+int fl_sops_set_keys(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY_LEN],
+                     const struct fl_sops_key_spec *spec);
+/* What fl_sops_set_keys refuses, checked without encrypting anything. */
+int fl_sops_key_spec_check(const struct fl_sops_key_spec *spec);
+/* fl_sops_set_keys with one group of n recipients. */
 int fl_sops_set_recipients(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY_LEN],
                            const char *const *recipients, size_t n);
+/* Describes the key entries of the file that are not age ("pgp 85D7…, kms arn:…") into
+ * out; returns how many there are. */
+int fl_sops_foreign_keys(const struct fl_sops_file *f, struct fl_buf *out);
+
+/* Shamir secret sharing over GF(2^8) (AES polynomial), as sops splits a data key over
+ * key groups. split writes `parts` shares of len + 1 bytes each, back to back, into
+ * shares (the last byte of each is its x coordinate); combine rebuilds the secret
+ * (share_len - 1 bytes) from n shares. Exposed for tests. */
+int fl_sops_shamir_split(const uint8_t *secret, size_t len, size_t parts, size_t threshold,
+                         uint8_t *shares);
+int fl_sops_shamir_combine(const uint8_t *const *shares, size_t n, size_t share_len,
+                           uint8_t *secret);
+uint8_t fl_sops_gf256_mul(uint8_t a, uint8_t b);
+
 /* Writes the file: encrypted (with metadata) or, once decrypted, plaintext. A
  * decrypted binary file is its raw bytes. */
 int fl_sops_emit(const struct fl_sops_file *f, enum fl_sops_format fmt, struct fl_buf *out);
@@ -137,11 +196,10 @@ int fl_sops_find_identities(struct fl_age_identities *ids, const struct fl_sops_
 /* The creation rule of the nearest .sops.yaml (searched upwards from the file's
  * directory, up to the repository's root — a directory holding .git — or $HOME, and
  * skipping files that are neither the user's nor root's) whose path_regex matches
- * `path`. Returns 0 and fills recipients/rules, 1 if there is no .sops.yaml or no rule
+ * `path`. Returns 0 and fills keys/rules, 1 if there is no .sops.yaml or no rule
  * matches. `warning` (also on 1 or -1) names configs that were skipped. */
 struct fl_sops_creation_rule {
-	char **age;
-	size_t nage;
+	struct fl_sops_key_spec keys;
 	struct fl_sops_rules rules;
 	char *config_path;
 	char *warning;

@@ -46,6 +46,7 @@ enum {
 	OPT_USER,
 	OPT_NO_FIFO,
 	OPT_FILENAME,
+	OPT_SHAMIR,
 };
 
 #define FLAG_INPUT_TYPE                                                                            \
@@ -76,6 +77,12 @@ enum {
 	{                                                                                          \
 		"ignore-mac", OPT_IGNORE_MAC, NULL, "decrypt even if the MAC does not verify"      \
 	}
+#define FLAG_SHAMIR                                                                                \
+	{                                                                                          \
+		"shamir-secret-sharing-threshold", OPT_SHAMIR, "N",                                \
+		    "key groups needed to decrypt (default: .sops.yaml's shamir_threshold, else "  \
+		    "all)"                                                                         \
+	}
 #define FLAGS_END                                                                                  \
 	{                                                                                          \
 		NULL, 0, NULL, NULL                                                                \
@@ -92,6 +99,7 @@ static const struct cli_flag encrypt_flags[] = {
     {"unencrypted-regex", OPT_UNENC_REGEX, "RE", "leave keys matching RE in the clear"},
     {"encrypted-regex", OPT_ENC_REGEX, "RE", "encrypt only keys matching RE"},
     {"mac-only-encrypted", OPT_MAC_ONLY, NULL, "compute the MAC over encrypted values only"},
+    FLAG_SHAMIR,
     FLAGS_END,
 };
 static const struct cli_flag decrypt_flags[] = {
@@ -103,11 +111,13 @@ static const struct cli_flag decrypt_flags[] = {
     FLAG_OUTPUT,
     FLAGS_END,
 };
-static const struct cli_flag edit_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAG_IGNORE_MAC, FLAGS_END};
+static const struct cli_flag edit_flags[] = {FLAG_AGE, FLAG_INPUT_TYPE, FLAG_IGNORE_MAC,
+                                             FLAG_SHAMIR, FLAGS_END};
 static const struct cli_flag keys_flags[] = {
     {"yes", 'y', NULL, "do not ask for confirmation"},
     FLAG_AGE,
     FLAG_INPUT_TYPE,
+    FLAG_SHAMIR,
     FLAGS_END,
 };
 static const struct cli_flag rotate_flags[] = {
@@ -221,6 +231,7 @@ struct sops_args {
 	const char *add_age, *rm_age, *user, *filename;
 	int pristine, same_process, no_fifo;
 	int in_place, ignore_mac, value_file, value_stdin, idempotent, yes;
+	int shamir_threshold;
 	struct fl_sops_rules rules;
 	int npos;
 	char **pos;
@@ -320,6 +331,18 @@ static int parse_args(const struct cli_command *cmd, int argc, char **argv, stru
 		case OPT_FILENAME:
 			a->filename = p.optarg;
 			break;
+		case OPT_SHAMIR: {
+			char *end;
+			long v = strtol(p.optarg, &end, 10);
+			if (end == p.optarg || *end || v < 1 || v > 255) {
+				fl_sops_rules_free(&a->rules);
+				return cli_usage_error(cmd,
+				                       "--shamir-secret-sharing-threshold needs a "
+				                       "number from 1 to 255");
+			}
+			a->shamir_threshold = (int)v;
+			break;
+		}
 		case CLI_HELP:
 			fl_sops_rules_free(&a->rules);
 			return CLI_EXIT_OK;
@@ -416,7 +439,10 @@ static int unlock(const struct fl_sops_file *f, uint8_t key[FL_SOPS_KEY_LEN])
 	int rc = fl_sops_find_identities(&ids, f, &sops_prompt, &searched);
 	if (rc == 0)
 		rc = fl_sops_data_key(f, &ids, key);
-	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && f->md.nage) {
+	int has_age = 0;
+	for (size_t g = 0; g < f->md.ngroups; g++)
+		has_age |= f->md.groups[g].nage > 0;
+	if (rc < 0 && fl_error_last()->klass == FL_E_AGE_NOMATCH && has_age) {
 		/* The message is rebuilt from a copy: it cannot be its own format argument. */
 		char msg[sizeof(fl_error_last()->message)];
 		snprintf(msg, sizeof(msg), "%s", fl_error_last()->message);
@@ -454,46 +480,71 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* Recipients: --age, then SOPS_AGE_RECIPIENTS, then .sops.yaml. */
+/* Appends the comma-separated recipients of `list` to v (deduplicated later). */
+static int split_recipients(const char *list, char ***v, size_t *n)
+{
+	char *copy = strdup(list);
+	if (!copy)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+		while (*tok == ' ' || *tok == '\t' || *tok == '\n')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
+			*--end = '\0';
+		if (!*tok)
+			continue;
+		char **nv = realloc(*v, (*n + 1) * sizeof(char *));
+		if (!nv || !(nv[*n] = strdup(tok))) {
+			if (nv)
+				*v = nv;
+			free(copy);
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		}
+		*v = nv;
+		(*n)++;
+	}
+	free(copy);
+	return 0;
+}
+
+/* Recipients: --age, then SOPS_AGE_RECIPIENTS, then .sops.yaml (whose rule may hold
+ * several key groups); --shamir-secret-sharing-threshold wins over the rule's. */
 static int resolve_recipients(const struct sops_args *a, struct fl_sops_creation_rule *rule)
 {
 	memset(rule, 0, sizeof(*rule));
 	const char *list = a->age ? a->age : getenv("SOPS_AGE_RECIPIENTS");
 	if (list) {
-		char *copy = strdup(list);
-		if (!copy)
-			return fl_error_set(FL_E_NOMEM, "out of memory");
-		for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-			while (*tok == ' ')
-				tok++;
-			char *end = tok + strlen(tok);
-			while (end > tok && (end[-1] == ' ' || end[-1] == '\n'))
-				*--end = '\0';
-			if (!*tok)
-				continue;
-			char **v = realloc(rule->age, (rule->nage + 1) * sizeof(*v));
-			if (!v || !(v[rule->nage] = strdup(tok))) {
-				free(copy);
-				return fl_error_set(FL_E_NOMEM, "out of memory");
-			}
-			rule->age = v;
-			rule->nage++;
-		}
-		free(copy);
-		return 0;
+		char **v = NULL;
+		size_t n = 0;
+		int rc = split_recipients(list, &v, &n);
+		if (rc == 0)
+			rc = fl_sops_key_spec_add(&rule->keys, 0, NULL);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			rc = fl_sops_key_spec_add(&rule->keys, 0, v[i]);
+		strv_free(v, n);
+		if (rc < 0)
+			return -1;
+	} else {
+		int rc = fl_sops_config_find(a->file, rule);
+		if (rule->warning)
+			fprintf(stderr, "fleet: warning: %s\n", rule->warning);
+		if (rc < 0)
+			return -1;
+		size_t nage = 0;
+		for (size_t g = 0; g < rule->keys.ngroups; g++)
+			nage += rule->keys.groups[g].nage;
+		if (rc == 1 || (nage == 0 && !rule->keys.foreign))
+			return fl_error_set(
+			    FL_E_INVALID,
+			    "no recipients for %s: pass --age, set SOPS_AGE_RECIPIENTS, or add "
+			    "a creation rule with age keys to .sops.yaml%s%s%s",
+			    a->file, rule->config_path ? " (found " : "",
+			    rule->config_path ? rule->config_path : "",
+			    rule->config_path ? ")" : "");
 	}
-	int rc = fl_sops_config_find(a->file, rule);
-	if (rule->warning)
-		fprintf(stderr, "fleet: warning: %s\n", rule->warning);
-	if (rc < 0)
-		return -1;
-	if (rc == 1 || rule->nage == 0)
-		return fl_error_set(
-		    FL_E_INVALID,
-		    "no recipients for %s: pass --age, set SOPS_AGE_RECIPIENTS, or add "
-		    "a creation rule with age keys to .sops.yaml%s%s",
-		    a->file, rule->config_path ? " (found " : "",
-		    rule->config_path ? rule->config_path : "");
+	if (a->shamir_threshold)
+		rule->keys.shamir_threshold = a->shamir_threshold;
 	return 0;
 }
 
@@ -519,9 +570,8 @@ static int sops_encrypt_main(int argc, char **argv)
 	f.md.rules = a.rules;
 	memset(&a.rules, 0, sizeof(a.rules));
 	randombytes_buf(key, sizeof(key));
-	if (fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
-	    fl_sops_encrypt(&f, key, NULL) < 0 || fl_sops_emit(&f, out, &result) < 0 ||
-	    write_result(&a, &result, 0) < 0) {
+	if (fl_sops_set_keys(&f, key, &rule.keys) < 0 || fl_sops_encrypt(&f, key, NULL) < 0 ||
+	    fl_sops_emit(&f, out, &result) < 0 || write_result(&a, &result, 0) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
@@ -719,36 +769,79 @@ static int has_recipient(char *const *list, size_t n, const char *r)
 	return 0;
 }
 
-static int file_has(const struct fl_sops_file *f, const char *r)
+static int group_has(const struct fl_sops_key_group *g, const char *r)
 {
-	for (size_t i = 0; i < f->md.nage; i++)
-		if (!strcmp(f->md.age[i].recipient, r))
+	for (size_t i = 0; g && i < g->nage; i++)
+		if (!strcmp(g->age[i].recipient, r))
 			return 1;
 	return 0;
 }
 
-/* sops' common.PrettyPrintDiffs for one group: kept recipients indented, then
- * "+++ added", then "--- removed" (written to out unless NULL). Returns the number of
- * recipients added or removed. */
-static size_t recipient_diff(const struct fl_sops_file *f, char *const *want, size_t n, FILE *out)
+/* sops' common.PrettyPrintDiffs for one group (have: the file's, want: the new one,
+ * either may be missing): kept recipients indented, then "+++ added", then "--- removed"
+ * (written to out unless NULL). Returns the number of recipients added or removed. */
+static size_t group_diff(const struct fl_sops_key_group *have,
+                         const struct fl_sops_group_spec *want, FILE *out)
 {
+	static const struct fl_sops_group_spec none = {0};
+	if (!want)
+		want = &none;
 	size_t changes = 0;
-	for (size_t j = 0; j < f->md.nage; j++)
-		if (out && has_recipient(want, n, f->md.age[j].recipient))
-			fprintf(out, "    %s\n", f->md.age[j].recipient);
-	for (size_t i = 0; i < n; i++)
-		if (!file_has(f, want[i]) && !has_recipient(want, i, want[i])) {
+	for (size_t j = 0; have && j < have->nage; j++)
+		if (out && has_recipient(want->age, want->nage, have->age[j].recipient))
+			fprintf(out, "    %s\n", have->age[j].recipient);
+	for (size_t i = 0; i < want->nage; i++)
+		if (!group_has(have, want->age[i]) && !has_recipient(want->age, i, want->age[i])) {
 			changes++;
 			if (out)
-				fprintf(out, "+++ %s\n", want[i]);
+				fprintf(out, "+++ %s\n", want->age[i]);
 		}
-	for (size_t j = 0; j < f->md.nage; j++)
-		if (!has_recipient(want, n, f->md.age[j].recipient)) {
+	for (size_t j = 0; have && j < have->nage; j++)
+		if (!has_recipient(want->age, want->nage, have->age[j].recipient)) {
 			changes++;
 			if (out)
-				fprintf(out, "--- %s\n", f->md.age[j].recipient);
+				fprintf(out, "--- %s\n", have->age[j].recipient);
 		}
 	return changes;
+}
+
+/* sops updatekeys: every group's difference (DiffKeyGroups pairs groups by position),
+ * after the shamir_threshold's (PrettyPrintShamirDiff). Returns the number of changes. */
+static size_t keys_diff(const struct fl_sops_file *f, const struct fl_sops_key_spec *want,
+                        FILE *out)
+{
+	int old_t = f->md.shamir_threshold, new_t = want->shamir_threshold;
+	size_t changes = old_t != new_t;
+	if (out && old_t > 0 && old_t == new_t)
+		fprintf(out, "shamir_threshold: %d\n", new_t);
+	if (out && old_t != new_t && new_t > 0)
+		fprintf(out, "+++ shamir_threshold: %d\n", new_t);
+	if (out && old_t != new_t && old_t > 0)
+		fprintf(out, "--- shamir_threshold: %d\n", old_t);
+	size_t n = f->md.ngroups > want->ngroups ? f->md.ngroups : want->ngroups;
+	for (size_t g = 0; g < n; g++) {
+		if (out)
+			fprintf(out, "Group %zu\n", g + 1);
+		changes += group_diff(g < f->md.ngroups ? &f->md.groups[g] : NULL,
+		                      g < want->ngroups ? &want->groups[g] : NULL, out);
+	}
+	return changes;
+}
+
+/* A new data key, or new Shamir shares, would have to be wrapped for every key of the
+ * file: fleet cannot do that for key types other than age, so it refuses rather than
+ * write a file those teammates could no longer open. */
+static int refuse_foreign(const struct fl_sops_file *f, const char *verb)
+{
+	struct fl_buf other = FL_BUF_INIT;
+	int n = fl_sops_foreign_keys(f, &other);
+	if (n > 0)
+		fl_error_set(FL_E_UNSUPPORTED,
+		             "the file is also encrypted to %s, which fleet cannot encrypt to; %s "
+		             "would have to re-wrap the data key for %s (use sops %s)",
+		             other.ptr, verb, n == 1 ? "it" : "them", verb);
+	fl_buf_free(&other);
+	return n != 0 ? -1 : 0;
 }
 
 /* sops updatekeys: "Is this okay? (y/n):" until the answer is y or n. */
@@ -789,14 +882,24 @@ static int sops_updatekeys_main(int argc, char **argv)
 		cli_fail_lib();
 		goto out;
 	}
-	/* sops prints the group's difference and asks, unless nothing changes. */
-	if (recipient_diff(&f, rule.age, rule.nage, NULL) == 0) {
+	/* sops: the file's shamir_threshold (or the flag's), at most the number of groups. */
+	rule.keys.shamir_threshold =
+	    a.shamir_threshold ? a.shamir_threshold : f.md.shamir_threshold;
+	if ((size_t)rule.keys.shamir_threshold > rule.keys.ngroups)
+		rule.keys.shamir_threshold = (int)rule.keys.ngroups;
+	if (refuse_foreign(&f, "updatekeys") < 0 || fl_sops_key_spec_check(&rule.keys) < 0) {
+		fl_error_prefix("%s: ", a.file);
+		cli_fail_lib();
+		goto out;
+	}
+	/* sops prints the groups' difference and asks, unless nothing changes. */
+	if (keys_diff(&f, &rule.keys, NULL) == 0) {
 		fprintf(stderr, "fleet: %s: already up to date\n", a.file);
 		rc = CLI_EXIT_OK;
 		goto out;
 	}
-	printf("The following changes will be made to the file's groups:\nGroup 1\n");
-	recipient_diff(&f, rule.age, rule.nage, stdout);
+	printf("The following changes will be made to the file's groups:\n");
+	keys_diff(&f, &rule.keys, stdout);
 	fflush(stdout);
 	int ok = a.yes ? 1 : confirm();
 	if (ok <= 0) {
@@ -810,8 +913,7 @@ static int sops_updatekeys_main(int argc, char **argv)
 	}
 	/* Values, MAC and lastmodified stay as they are: only the wrapping changes. */
 	a.in_place = 1;
-	if (unlock(&f, key) < 0 ||
-	    fl_sops_set_recipients(&f, key, (const char *const *)rule.age, rule.nage) < 0 ||
+	if (unlock(&f, key) < 0 || fl_sops_set_keys(&f, key, &rule.keys) < 0 ||
 	    fl_sops_emit(&f, in, &result) < 0 || write_result(&a, &result, 0) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
@@ -828,34 +930,6 @@ out:
 	return rc;
 }
 
-/* Appends the comma-separated recipients of `list` to v (deduplicated later). */
-static int split_recipients(const char *list, char ***v, size_t *n)
-{
-	char *copy = strdup(list);
-	if (!copy)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
-		while (*tok == ' ' || *tok == '\t' || *tok == '\n')
-			tok++;
-		char *end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n'))
-			*--end = '\0';
-		if (!*tok)
-			continue;
-		char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-		if (!nv || !(nv[*n] = strdup(tok))) {
-			if (nv)
-				*v = nv;
-			free(copy);
-			return fl_error_set(FL_E_NOMEM, "out of memory");
-		}
-		*v = nv;
-		(*n)++;
-	}
-	free(copy);
-	return 0;
-}
-
 static int sops_rotate_main(int argc, char **argv)
 {
 	struct sops_args a;
@@ -866,8 +940,9 @@ static int sops_rotate_main(int argc, char **argv)
 	struct fl_sops_file f = {0};
 	struct fl_buf result = FL_BUF_INIT;
 	uint8_t key[FL_SOPS_KEY_LEN], fresh[FL_SOPS_KEY_LEN];
-	char **recipients = NULL, **removed = NULL;
-	size_t n = 0, nremoved = 0;
+	struct fl_sops_key_spec keys = {0};
+	char **added = NULL, **removed = NULL;
+	size_t nadded = 0, nremoved = 0;
 	rc = CLI_EXIT_FAIL;
 	if ((a.add_age || a.rm_age) && access(a.file, F_OK) != 0) {
 		/* sops: keys cannot be added to or removed from a file that does not exist. */
@@ -880,35 +955,34 @@ static int sops_rotate_main(int argc, char **argv)
 		cli_fail_lib();
 		goto out;
 	}
-	/* sops rotate: the file's recipients, then --add-age, then --rm-age taken out. */
-	for (size_t i = 0; i < f.md.nage; i++) {
-		char **nv = realloc(recipients, (n + 1) * sizeof(char *));
-		if (!nv || !(nv[n] = strdup(f.md.age[i].recipient))) {
-			if (nv)
-				recipients = nv;
-			cli_fail("out of memory");
-			goto out;
-		}
-		recipients = nv;
-		n++;
-	}
-	if ((a.add_age && split_recipients(a.add_age, &recipients, &n) < 0) ||
+	/* sops rotate: the file's key groups, --add-age joining the first group, --rm-age
+	 * taken out of every group; then a new data key for them all. */
+	if (refuse_foreign(&f, "rotate") < 0 || fl_sops_key_spec_from_file(&f, &keys) < 0 ||
+	    (a.add_age && split_recipients(a.add_age, &added, &nadded) < 0) ||
 	    (a.rm_age && split_recipients(a.rm_age, &removed, &nremoved) < 0)) {
+		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
 	}
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (has_recipient(removed, nremoved, recipients[i]))
-			free(recipients[i]);
-		else
-			recipients[kept++] = recipients[i];
+	for (size_t i = 0; i < nadded; i++)
+		if (fl_sops_key_spec_add(&keys, 0, added[i]) < 0) {
+			cli_fail_lib();
+			goto out;
+		}
+	for (size_t g = 0; g < keys.ngroups; g++) {
+		struct fl_sops_group_spec *gs = &keys.groups[g];
+		size_t kept = 0;
+		for (size_t i = 0; i < gs->nage; i++) {
+			if (has_recipient(removed, nremoved, gs->age[i]))
+				free(gs->age[i]);
+			else
+				gs->age[kept++] = gs->age[i];
+		}
+		gs->nage = kept;
 	}
-	n = kept;
 	randombytes_buf(fresh, sizeof(fresh));
-	if (fl_sops_set_recipients(&f, fresh, (const char *const *)recipients, n) < 0 ||
-	    fl_sops_encrypt(&f, fresh, NULL) < 0 || fl_sops_emit(&f, in, &result) < 0 ||
-	    write_result(&a, &result, 0) < 0) {
+	if (fl_sops_set_keys(&f, fresh, &keys) < 0 || fl_sops_encrypt(&f, fresh, NULL) < 0 ||
+	    fl_sops_emit(&f, in, &result) < 0 || write_result(&a, &result, 0) < 0) {
 		fl_error_prefix("%s: ", a.file);
 		cli_fail_lib();
 		goto out;
@@ -917,7 +991,8 @@ static int sops_rotate_main(int argc, char **argv)
 out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(fresh, sizeof(fresh));
-	strv_free(recipients, n);
+	fl_sops_key_spec_free(&keys);
+	strv_free(added, nadded);
 	strv_free(removed, nremoved);
 	fl_sops_file_free(&f);
 	fl_buf_free(&result);
@@ -1064,7 +1139,8 @@ static int sops_edit_main(int argc, char **argv)
 		goto out;
 	}
 	if (is_new) {
-		if (resolve_recipients(&a, &rule) < 0) {
+		/* Refused before the editor runs: nothing typed is thrown away. */
+		if (resolve_recipients(&a, &rule) < 0 || fl_sops_key_spec_check(&rule.keys) < 0) {
 			cli_fail_lib();
 			goto out;
 		}
@@ -1116,8 +1192,7 @@ static int sops_edit_main(int argc, char **argv)
 		}
 		edited.md.rules = a.rules;
 		memset(&a.rules, 0, sizeof(a.rules));
-		if (fl_sops_set_recipients(&edited, key, (const char *const *)rule.age, rule.nage) <
-		    0) {
+		if (fl_sops_set_keys(&edited, key, &rule.keys) < 0) {
 			cli_fail_lib();
 			goto out;
 		}

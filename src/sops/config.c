@@ -17,9 +17,7 @@
 
 void fl_sops_creation_rule_free(struct fl_sops_creation_rule *r)
 {
-	for (size_t i = 0; i < r->nage; i++)
-		free(r->age[i]);
-	free(r->age);
+	fl_sops_key_spec_free(&r->keys);
 	fl_sops_rules_free(&r->rules);
 	free(r->config_path);
 	free(r->warning);
@@ -40,9 +38,10 @@ static char *absolute(const char *path)
 	return s;
 }
 
-static int add_recipients(struct fl_sops_creation_rule *r, const char *list)
+/* Calls add(ctx, entry) for each entry of a comma-separated list (sops splits "age",
+ * "pgp", "kms", … strings on commas; whitespace around entries is ignored). */
+static int each_listed(const char *list, int (*add)(void *, const char *), void *ctx)
 {
-	/* sops: "age" is a comma-separated list; whitespace around entries is ignored. */
 	const char *p = list;
 	while (*p) {
 		while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n')
@@ -55,29 +54,127 @@ static int add_recipients(struct fl_sops_creation_rule *r, const char *list)
 			e--;
 		if (e == s)
 			continue;
-		char **v = realloc(r->age, (r->nage + 1) * sizeof(*v));
-		if (!v)
-			return fl_error_set(FL_E_NOMEM, "out of memory");
-		r->age = v;
-		if (!(r->age[r->nage] = strndup(s, (size_t)(e - s))))
-			return fl_error_set(FL_E_NOMEM, "out of memory");
-		r->nage++;
+		char *one = strndup(s, (size_t)(e - s));
+		int rc = one ? add(ctx, one) : fl_error_set(FL_E_NOMEM, "out of memory");
+		free(one);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
 
-static int add_age_value(struct fl_sops_creation_rule *r, const struct fl_doc *v)
+struct add_ctx {
+	struct fl_sops_key_spec *spec;
+	size_t group;
+	const char *kind;
+};
+
+static int add_age_one(void *ctx, const char *r)
 {
-	if (!v)
+	struct add_ctx *c = ctx;
+	return fl_sops_key_spec_add(c->spec, c->group, r);
+}
+
+static int add_foreign_one(void *ctx, const char *name)
+{
+	struct add_ctx *c = ctx;
+	return fl_sops_key_spec_add_foreign(c->spec, c->kind, name);
+}
+
+/* A string (comma-separated) or a list of strings or of maps naming keys. */
+static int add_keys_value(struct add_ctx *c, const struct fl_doc *v, int age)
+{
+	if (!v || v->type == FL_DOC_NULL)
 		return 0;
-	if (v->type == FL_DOC_LIST) {
-		for (size_t i = 0; i < v->n; i++)
-			if (v->items[i].value->text &&
-			    add_recipients(r, v->items[i].value->text) < 0)
+	int (*add)(void *, const char *) = age ? add_age_one : add_foreign_one;
+	if (v->type != FL_DOC_LIST)
+		return v->text ? each_listed(v->text, add, c) : 0;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct fl_doc *e = v->items[i].value;
+		if (e->type == FL_DOC_COMMENT || e->type == FL_DOC_NULL)
+			continue;
+		if (e->type != FL_DOC_MAP) {
+			if (e->text && each_listed(e->text, add, c) < 0)
 				return -1;
-		return 0;
+			continue;
+		}
+		if (age)
+			return fl_error_set(FL_E_INVALID,
+			                    "an age key in .sops.yaml must be a string");
+		/* kms: arn, gcp_kms: resource_id, hckms: key_id, azure_keyvault: vaultUrl+key. */
+		static const char *const ids[] = {"arn", "resource_id", "key_id", "vaultUrl"};
+		const struct fl_doc *id = NULL;
+		for (size_t k = 0; !id && k < sizeof(ids) / sizeof(ids[0]); k++)
+			id = fl_doc_get(e, ids[k]);
+		if (fl_sops_key_spec_add_foreign(c->spec, c->kind,
+		                                 id && id->text ? id->text : "?") < 0)
+			return -1;
 	}
-	return v->text ? add_recipients(r, v->text) : 0;
+	return 0;
+}
+
+/* sops (config.go extractMasterKeys): a key group's keys, with "merge" folding nested
+ * groups into this one. */
+static int add_group(struct fl_sops_key_spec *spec, size_t group, const struct fl_doc *g, int depth)
+{
+	static const char *const foreign[] = {
+	    "pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault"};
+	if (depth > 16)
+		return fl_error_set(FL_E_INVALID, "key group \"merge\" nested too deeply");
+	if (g->type != FL_DOC_MAP)
+		return fl_error_set(FL_E_INVALID, "key group %zu is not a mapping", group + 1);
+	struct add_ctx c = {spec, group, "age"};
+	if (fl_sops_key_spec_add(spec, group, NULL) < 0 ||
+	    add_keys_value(&c, fl_doc_get(g, "age"), 1) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+		c.kind = foreign[i];
+		if (add_keys_value(&c, fl_doc_get(g, foreign[i]), 0) < 0)
+			return -1;
+	}
+	const struct fl_doc *merge = fl_doc_get(g, "merge");
+	for (size_t i = 0; merge && merge->type == FL_DOC_LIST && i < merge->n; i++)
+		if (merge->items[i].value->type != FL_DOC_COMMENT &&
+		    add_group(spec, group, merge->items[i].value, depth + 1) < 0)
+			return -1;
+	return 0;
+}
+
+/* sops (config.go getKeyGroupsFromCreationRule): key_groups when the rule has any,
+ * else one group of the rule's own keys. */
+static int rule_keys(struct fl_sops_key_spec *spec, const struct fl_doc *rule)
+{
+	const struct fl_doc *groups = fl_doc_get(rule, "key_groups");
+	if (groups && groups->type == FL_DOC_LIST && groups->n > 0) {
+		size_t n = 0;
+		for (size_t i = 0; i < groups->n; i++)
+			if (groups->items[i].value->type != FL_DOC_COMMENT &&
+			    add_group(spec, n++, groups->items[i].value, 0) < 0)
+				return -1;
+	} else {
+		static const char *const foreign[] = {
+		    "pgp", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault_transit_uri"};
+		struct add_ctx c = {spec, 0, "age"};
+		if (fl_sops_key_spec_add(spec, 0, NULL) < 0 ||
+		    add_keys_value(&c, fl_doc_get(rule, "age"), 1) < 0)
+			return -1;
+		for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+			c.kind = foreign[i];
+			if (add_keys_value(&c, fl_doc_get(rule, foreign[i]), 0) < 0)
+				return -1;
+		}
+	}
+	const struct fl_doc *t = fl_doc_get(rule, "shamir_threshold");
+	if (t && t->type != FL_DOC_NULL) {
+		char *end = NULL;
+		long v = t->type == FL_DOC_INT ? strtol(t->text, &end, 10) : -1;
+		if (v < 0 || v > 255 || !end || *end)
+			return fl_error_set(FL_E_INVALID,
+			                    "shamir_threshold must be a number from 0 "
+			                    "to 255");
+		spec->shamir_threshold = (int)v;
+	}
+	return 0;
 }
 
 static int copy_rule(const struct fl_doc *rule, const char *name, char **dst)
@@ -91,12 +188,8 @@ static int copy_rule(const struct fl_doc *rule, const char *name, char **dst)
 
 static int rule_from_doc(struct fl_sops_creation_rule *r, const struct fl_doc *rule)
 {
-	if (add_age_value(r, fl_doc_get(rule, "age")) < 0)
-		return -1;
-	const struct fl_doc *groups = fl_doc_get(rule, "key_groups");
-	for (size_t i = 0; groups && groups->type == FL_DOC_LIST && i < groups->n; i++)
-		if (add_age_value(r, fl_doc_get(groups->items[i].value, "age")) < 0)
-			return -1;
+	if (rule_keys(&r->keys, rule) < 0)
+		return fl_error_prefix("%s: ", r->config_path);
 	const struct fl_doc *moe = fl_doc_get(rule, "mac_only_encrypted");
 	r->rules.mac_only_encrypted = moe && moe->text && !strcmp(moe->text, "true");
 	if (copy_rule(rule, "unencrypted_suffix", &r->rules.unencrypted_suffix) < 0 ||

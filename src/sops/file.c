@@ -1,5 +1,4 @@
-/* A sops file as a whole: formats, metadata placement per format, the data key and its
- * age wrapping, and key paths. */
+/* A sops file as a whole: formats, and the metadata's placement in each format. */
 #include "fleet/error.h"
 #include "fleet/sops.h"
 #include "sops/internal.h"
@@ -214,106 +213,6 @@ int fl_sops_load_plain(struct fl_sops_file *f, const char *data, size_t len,
 			                    "it is encrypted, or uses the reserved key");
 		}
 	}
-	return 0;
-}
-
-int fl_sops_data_key(const struct fl_sops_file *f, const struct fl_age_identities *ids,
-                     uint8_t key[FL_SOPS_KEY_LEN])
-{
-	if (f->md.key_groups > 1)
-		return fl_error_set(
-		    FL_E_UNSUPPORTED,
-		    "the file uses %d key groups (Shamir secret sharing), which fleet "
-		    "does not support",
-		    f->md.key_groups);
-	if (f->md.nage == 0)
-		return fl_error_set(FL_E_AGE_NOMATCH, "the file has no age recipient%s%s%s",
-		                    f->md.other_keys ? " (it is encrypted only to: " : "",
-		                    f->md.other_keys ? f->md.other_keys : "",
-		                    f->md.other_keys ? ")" : "");
-	struct fl_buf tried = FL_BUF_INIT;
-	for (size_t i = 0; i < f->md.nage; i++) {
-		struct fl_buf out = FL_BUF_SECRET;
-		const char *enc = f->md.age[i].enc;
-		if (fl_age_decrypt_mem(ids, enc, strlen(enc), &out) == 0) {
-			if (out.len != FL_SOPS_KEY_LEN) {
-				fl_buf_free(&out);
-				fl_buf_free(&tried);
-				return fl_error_set(FL_E_INVALID,
-				                    "the data key for %s is %zu bytes, not 32",
-				                    f->md.age[i].recipient, out.len);
-			}
-			memcpy(key, out.ptr, FL_SOPS_KEY_LEN);
-			fl_buf_free(&out);
-			fl_buf_free(&tried);
-			return 0;
-		}
-		fl_buf_free(&out);
-		if (fl_error_last()->klass != FL_E_AGE_NOMATCH) {
-			fl_buf_free(&tried);
-			return fl_error_prefix("the data key for %s: ", f->md.age[i].recipient);
-		}
-		fl_buf_printf(&tried, "%s%s", i ? ", " : "", f->md.age[i].recipient);
-	}
-	fl_error_set(FL_E_AGE_NOMATCH,
-	             "no identity can decrypt the data key; the file is encrypted to: %s",
-	             tried.ptr ? tried.ptr : "");
-	fl_buf_free(&tried);
-	return -1;
-}
-
-int fl_sops_set_recipients(struct fl_sops_file *f, const uint8_t key[FL_SOPS_KEY_LEN],
-                           const char *const *recipients, size_t n)
-{
-	if (n == 0)
-		return fl_error_set(FL_E_INVALID, "no age recipients to encrypt to");
-	struct fl_sops_age_entry *v = calloc(n, sizeof(*v));
-	if (!v)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	size_t done = 0;
-	int rc = 0;
-	for (size_t k = 0; rc == 0 && k < n; k++) {
-		/* A recipient named twice (--age R,R; a .sops.yaml listing it again) gets one
-		 * entry, as sops' key groups dedupe their keys. */
-		int dup = 0;
-		for (size_t j = 0; j < done && !dup; j++)
-			dup = !strcmp(v[j].recipient, recipients[k]);
-		if (dup)
-			continue;
-		struct fl_age_recipients rs = {0};
-		struct fl_age_recipient *r;
-		struct fl_buf enc = FL_BUF_INIT;
-		/* sops: each recipient gets its own armored age file of the data key. */
-		rc = fl_age_recipient_parse(&r, recipients[k]);
-		if (rc == 0)
-			rc = fl_age_recipients_add(&rs, r);
-		if (rc == 0)
-			rc = fl_age_encrypt_mem(&rs, 1, key, FL_SOPS_KEY_LEN, &enc);
-		fl_age_recipients_free(&rs);
-		v[done].recipient = strdup(recipients[k]);
-		v[done].enc = fl_buf_detach(&enc);
-		if (rc == 0 && !v[done].recipient)
-			rc = fl_error_set(FL_E_NOMEM, "out of memory");
-		done++;
-	}
-	if (rc < 0) {
-		for (size_t i = 0; i < done; i++) {
-			free(v[i].recipient);
-			free(v[i].enc);
-		}
-		free(v);
-		return -1;
-	}
-	for (size_t i = 0; i < f->md.nage; i++) {
-		free(f->md.age[i].recipient);
-		free(f->md.age[i].enc);
-	}
-	free(f->md.age);
-	f->md.age = v;
-	f->md.nage = done;
-	free(f->md.other_keys);
-	f->md.other_keys = NULL;
-	f->md.key_groups = 1;
 	return 0;
 }
 

@@ -76,15 +76,16 @@ static int run_key_cmd_once(struct fl_age_identities *ids, char **argv, const ch
 	return rc;
 }
 
-/* Whether an identity from index `from` on is one of f's age recipients. */
-static int opens_any(const struct fl_age_identities *ids, size_t from, const struct fl_sops_file *f)
+/* Whether an identity from index `from` on is one of group g's age recipients. */
+static int opens_group(const struct fl_age_identities *ids, size_t from,
+                       const struct fl_sops_key_group *g)
 {
 	int hit = 0;
 	for (size_t i = from; !hit && i < ids->n; i++) {
 		struct fl_buf r = FL_BUF_INIT;
 		if (fl_age_identity_to_recipient(ids->v[i], &r) == 0)
-			for (size_t j = 0; !hit && j < f->md.nage; j++)
-				hit = !strcmp(r.ptr, f->md.age[j].recipient);
+			for (size_t j = 0; !hit && j < g->nage; j++)
+				hit = !strcmp(r.ptr, g->age[j].recipient);
 		fl_buf_free(&r);
 	}
 	return hit;
@@ -99,14 +100,21 @@ static int run_key_cmd(struct fl_age_identities *ids, const char *cmd, const str
 	if (!argv)
 		return -1;
 	int rc = 0;
-	if (!f || f->md.nage == 0)
+	size_t nage = 0, ng = f ? f->md.ngroups : 0;
+	for (size_t g = 0; g < ng; g++)
+		nage += f->md.groups[g].nage;
+	if (nage == 0)
 		rc = run_key_cmd_once(ids, argv, NULL, var);
-	/* sops stops at the first recipient whose key it gets: so do we. */
-	for (size_t i = 0; rc == 0 && f && i < f->md.nage; i++) {
-		size_t before = ids->n;
-		rc = run_key_cmd_once(ids, argv, f->md.age[i].recipient, var);
-		if (rc == 0 && opens_any(ids, before, f))
-			break;
+	/* sops stops, in each key group, at the first recipient whose key it gets (one
+	 * group opened is the data key; several are its Shamir shares): so do we. */
+	for (size_t g = 0; rc == 0 && g < ng; g++) {
+		const struct fl_sops_key_group *kg = &f->md.groups[g];
+		for (size_t i = 0; rc == 0 && i < kg->nage; i++) {
+			size_t before = ids->n;
+			rc = run_key_cmd_once(ids, argv, kg->age[i].recipient, var);
+			if (rc == 0 && opens_group(ids, before, kg))
+				break;
+		}
 	}
 	fl_argv_free(argv);
 	return rc;

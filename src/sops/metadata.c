@@ -1,9 +1,11 @@
 /* The "sops" metadata block: read tolerantly (any key order, null or empty lists for
- * other key types, one key group), written as current sops writes it (keys sorted). */
+ * key types), written as current sops writes it (keys sorted; one key group at the top
+ * level, several as key_groups with shamir_threshold). */
 #include "fleet/error.h"
 #include "fleet/sops.h"
 #include "sops/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,14 +70,27 @@ int fl_sops_rules_resolve(struct fl_sops_rules *cli, struct fl_sops_rules *confi
 	return fl_sops_rules_finish(cli);
 }
 
+static void group_free(struct fl_sops_key_group *g)
+{
+	for (size_t i = 0; i < g->nage; i++) {
+		free(g->age[i].recipient);
+		free(g->age[i].enc);
+	}
+	free(g->age);
+	fl_doc_free(g->other);
+	memset(g, 0, sizeof(*g));
+}
+
+void sops_key_groups_free(struct fl_sops_key_group *groups, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		group_free(&groups[i]);
+	free(groups);
+}
+
 void sops_metadata_free(struct fl_sops_metadata *md)
 {
-	for (size_t i = 0; i < md->nage; i++) {
-		free(md->age[i].recipient);
-		free(md->age[i].enc);
-	}
-	free(md->age);
-	free(md->other_keys);
+	sops_key_groups_free(md->groups, md->ngroups);
 	free(md->lastmodified);
 	free(md->mac);
 	free(md->version);
@@ -94,22 +109,7 @@ static int scalar_text(const struct fl_doc *v, const char *name, char **out)
 	return *out ? 0 : fl_error_set(FL_E_NOMEM, "out of memory");
 }
 
-static int add_other(struct fl_sops_metadata *md, const char *name)
-{
-	size_t old = md->other_keys ? strlen(md->other_keys) : 0;
-	char *s = realloc(md->other_keys, old + strlen(name) + 3);
-	if (!s)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	if (old)
-		strcpy(s + old, ", ");
-	else
-		s[0] = '\0';
-	strcat(s, name);
-	md->other_keys = s;
-	return 0;
-}
-
-static int read_age_list(struct fl_sops_metadata *md, const struct fl_doc *list)
+static int read_age_list(struct fl_sops_key_group *g, const struct fl_doc *list)
 {
 	if (!list || list->type == FL_DOC_NULL)
 		return 0;
@@ -122,11 +122,11 @@ static int read_age_list(struct fl_sops_metadata *md, const struct fl_doc *list)
 		if (e->type != FL_DOC_MAP)
 			return fl_error_set(FL_E_INVALID,
 			                    "sops metadata: age entry %zu is not a mapping", i);
-		struct fl_sops_age_entry *v = realloc(md->age, (md->nage + 1) * sizeof(*v));
+		struct fl_sops_age_entry *v = realloc(g->age, (g->nage + 1) * sizeof(*v));
 		if (!v)
 			return fl_error_set(FL_E_NOMEM, "out of memory");
-		md->age = v;
-		struct fl_sops_age_entry *a = &md->age[md->nage++];
+		g->age = v;
+		struct fl_sops_age_entry *a = &g->age[g->nage++];
 		memset(a, 0, sizeof(*a));
 		if (scalar_text(fl_doc_get(e, "recipient"), "recipient", &a->recipient) < 0 ||
 		    scalar_text(fl_doc_get(e, "enc"), "enc", &a->enc) < 0)
@@ -140,17 +140,64 @@ static int read_age_list(struct fl_sops_metadata *md, const struct fl_doc *list)
 	return 0;
 }
 
-static const char *const other_types[] = {"pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms"};
+/* sops' key types other than age, in a file's metadata (stores/stores.go). */
+static const char *const other_types[] = {"azure_kv", "gcp_kms", "hc_vault", "hckms", "kms", "pgp"};
+#define N_OTHER_TYPES (sizeof(other_types) / sizeof(other_types[0]))
 
-static int read_group(struct fl_sops_metadata *md, const struct fl_doc *g)
+static int nonempty_list(const struct fl_doc *l)
 {
-	if (read_age_list(md, fl_doc_get(g, "age")) < 0)
+	return l && l->type == FL_DOC_LIST && l->n > 0;
+}
+
+/* Does this map hold keys itself (sops: then key_groups is ignored)? */
+static int holds_keys(const struct fl_doc *map)
+{
+	if (nonempty_list(fl_doc_get(map, "age")))
+		return 1;
+	for (size_t i = 0; i < N_OTHER_TYPES; i++)
+		if (nonempty_list(fl_doc_get(map, other_types[i])))
+			return 1;
+	return 0;
+}
+
+static int read_group(struct fl_sops_metadata *md, const struct fl_doc *map)
+{
+	struct fl_sops_key_group *v = realloc(md->groups, (md->ngroups + 1) * sizeof(*v));
+	if (!v)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	md->groups = v;
+	struct fl_sops_key_group *g = &md->groups[md->ngroups++];
+	memset(g, 0, sizeof(*g));
+	if (read_age_list(g, fl_doc_get(map, "age")) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(other_types) / sizeof(other_types[0]); i++) {
-		const struct fl_doc *l = fl_doc_get(g, other_types[i]);
-		if (l && l->type == FL_DOC_LIST && l->n > 0 && add_other(md, other_types[i]) < 0)
+	for (size_t i = 0; i < N_OTHER_TYPES; i++) {
+		const struct fl_doc *l = fl_doc_get(map, other_types[i]);
+		if (!nonempty_list(l))
+			continue;
+		/* Kept as read: re-written unchanged while the data key stays the same. */
+		if (!g->other && !(g->other = fl_doc_new(FL_DOC_MAP)))
+			return -1;
+		struct fl_doc *copy = fl_doc_clone(l);
+		if (!copy || fl_doc_append(g->other, other_types[i], copy) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int read_threshold(struct fl_sops_metadata *md, const struct fl_doc *v)
+{
+	if (!v || v->type == FL_DOC_NULL)
+		return 0;
+	/* An int in YAML and JSON; a string in dotenv and INI (sops decodes it weakly). */
+	long n = -1;
+	if ((v->type == FL_DOC_INT || v->type == FL_DOC_STR) && v->text && v->len > 0 &&
+	    v->len < 4 && strspn(v->text, "0123456789") == v->len)
+		n = strtol(v->text, NULL, 10);
+	if (n < 0 || n > 255)
+		return fl_error_set(FL_E_INVALID,
+		                    "sops metadata: shamir_threshold must be a number from 0 to "
+		                    "255");
+	md->shamir_threshold = (int)n;
 	return 0;
 }
 
@@ -161,17 +208,25 @@ int sops_metadata_from_doc(struct fl_sops_metadata *md, const struct fl_doc *map
 		return fl_error_set(FL_E_INVALID, "sops metadata: \"sops\" must be a mapping");
 	const struct fl_doc *groups = fl_doc_get(map, "key_groups");
 	int rc = 0;
-	if (groups && groups->type == FL_DOC_LIST) {
-		for (size_t i = 0; rc == 0 && i < groups->n; i++) {
-			if (groups->items[i].value->type != FL_DOC_MAP)
-				continue;
-			md->key_groups++;
-			rc = read_group(md, groups->items[i].value);
-		}
-	} else {
-		md->key_groups = 1;
+	/* sops (metadata.internalKeygroups): keys at the top level form the one group;
+	 * only without them is key_groups read. */
+	if (holds_keys(map) || !groups || groups->type == FL_DOC_NULL) {
 		rc = read_group(md, map);
+	} else if (groups->type != FL_DOC_LIST) {
+		rc = fl_error_set(FL_E_INVALID, "sops metadata: \"key_groups\" must be a list");
+	} else {
+		for (size_t i = 0; rc == 0 && i < groups->n; i++) {
+			const struct fl_doc *g = groups->items[i].value;
+			if (g->type == FL_DOC_COMMENT)
+				continue;
+			rc = g->type == FL_DOC_MAP
+			         ? read_group(md, g)
+			         : fl_error_set(FL_E_INVALID,
+			                        "sops metadata: key group %zu is not a mapping", i);
+		}
 	}
+	if (rc == 0)
+		rc = read_threshold(md, fl_doc_get(map, "shamir_threshold"));
 	const struct fl_doc *moe = fl_doc_get(map, "mac_only_encrypted");
 	if (rc == 0 && moe)
 		md->rules.mac_only_encrypted = moe->text && (strcmp(moe->text, "true") == 0);
@@ -213,51 +268,141 @@ static int put_str(struct fl_doc *map, const char *key, const char *value)
 	return v ? fl_doc_append(map, key, v) : -1;
 }
 
-struct fl_doc *sops_metadata_to_doc(const struct fl_sops_metadata *md)
+/* Entries collected for a map sops writes with its keys sorted by name. */
+struct sorted_map {
+	struct fl_doc_entry v[32];
+	size_t n;
+};
+
+static int cmp_entry(const void *a, const void *b)
 {
-	struct fl_doc *map = fl_doc_new(FL_DOC_MAP), *list = fl_doc_new(FL_DOC_LIST);
-	if (!map || !list)
-		goto fail;
-	/* sops writes the metadata keys sorted by name. */
-	for (size_t i = 0; i < md->nage; i++) {
-		struct fl_doc *e = fl_doc_new(FL_DOC_MAP);
-		if (!e)
-			goto fail;
-		struct fl_doc *enc =
-		    fl_doc_new_scalar(FL_DOC_STR, md->age[i].enc, strlen(md->age[i].enc));
-		if (!enc || fl_doc_append(e, "enc", enc) < 0 ||
-		    put_str(e, "recipient", md->age[i].recipient) < 0) {
-			fl_doc_free(e);
-			goto fail;
+	return strcmp(((const struct fl_doc_entry *)a)->key, ((const struct fl_doc_entry *)b)->key);
+}
+
+static int sm_add(struct sorted_map *m, const char *key, struct fl_doc *value)
+{
+	if (!value)
+		return -1;
+	if (m->n == sizeof(m->v) / sizeof(m->v[0])) {
+		fl_doc_free(value);
+		return fl_error_set(FL_E_INVALID, "sops metadata: too many entries");
+	}
+	m->v[m->n].key = (char *)key;
+	m->v[m->n++].value = value;
+	return 0;
+}
+
+static int sm_add_str(struct sorted_map *m, const char *key, const char *value)
+{
+	return value ? sm_add(m, key, fl_doc_new_scalar(FL_DOC_STR, value, strlen(value))) : 0;
+}
+
+/* Moves the entries into a new MAP, sorted; frees them on failure. */
+static struct fl_doc *sm_finish(struct sorted_map *m)
+{
+	qsort(m->v, m->n, sizeof(m->v[0]), cmp_entry);
+	struct fl_doc *map = fl_doc_new(FL_DOC_MAP);
+	int ok = map != NULL;
+	for (size_t i = 0; i < m->n; i++) {
+		if (ok)
+			ok = fl_doc_append(map, m->v[i].key, m->v[i].value) == 0;
+		else
+			fl_doc_free(m->v[i].value);
+	}
+	m->n = 0;
+	if (!ok) {
+		fl_doc_free(map);
+		return NULL;
+	}
+	return map;
+}
+
+static void sm_drop(struct sorted_map *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		fl_doc_free(m->v[i].value);
+	m->n = 0;
+}
+
+static struct fl_doc *age_list(const struct fl_sops_key_group *g)
+{
+	struct fl_doc *list = fl_doc_new(FL_DOC_LIST);
+	for (size_t i = 0; list && i < g->nage; i++) {
+		/* sops writes each entry's keys sorted too: enc, recipient. */
+		struct fl_doc *e = fl_doc_new(FL_DOC_MAP), *enc;
+		if (!e || fl_doc_append(list, NULL, e) < 0 ||
+		    !(enc = fl_doc_new_scalar(FL_DOC_STR, g->age[i].enc, strlen(g->age[i].enc)))) {
+			fl_doc_free(list);
+			return NULL;
 		}
 		enc->style = FL_DOC_STYLE_LITERAL;
-		if (fl_doc_append(list, NULL, e) < 0)
-			goto fail;
+		if (fl_doc_append(e, "enc", enc) < 0 ||
+		    put_str(e, "recipient", g->age[i].recipient) < 0) {
+			fl_doc_free(list);
+			return NULL;
+		}
 	}
-	if (fl_doc_append(map, "age", list) < 0) {
-		list = NULL;
-		goto fail;
-	}
-	list = NULL;
+	return list;
+}
+
+/* A group's keys into m: the age list (always when `all`, as sops writes every key
+ * group's age and hc_vault lists even when empty) and the other key types as read. */
+static int group_entries(struct sorted_map *m, const struct fl_sops_key_group *g, int all)
+{
+	if ((all || g->nage) && sm_add(m, "age", age_list(g)) < 0)
+		return -1;
+	for (size_t i = 0; g->other && i < g->other->n; i++)
+		if (sm_add(m, g->other->items[i].key, fl_doc_clone(g->other->items[i].value)) < 0)
+			return -1;
+	if (all && !(g->other && fl_doc_get(g->other, "hc_vault")) &&
+	    sm_add(m, "hc_vault", fl_doc_new(FL_DOC_LIST)) < 0)
+		return -1;
+	return 0;
+}
+
+struct fl_doc *sops_metadata_to_doc(const struct fl_sops_metadata *md)
+{
+	/* sops (stores/metadata.go) writes the metadata keys sorted by name; one key group
+	 * at the top level, several as key_groups. */
+	struct sorted_map m = {0};
 	const struct fl_sops_rules *r = &md->rules;
-	if (put_str(map, "encrypted_comment_regex", r->encrypted_comment_regex) < 0 ||
-	    put_str(map, "encrypted_regex", r->encrypted_regex) < 0 ||
-	    put_str(map, "encrypted_suffix", r->encrypted_suffix) < 0 ||
-	    put_str(map, "lastmodified", md->lastmodified) < 0 || put_str(map, "mac", md->mac) < 0)
+	if (md->ngroups == 1 && group_entries(&m, &md->groups[0], 0) < 0)
 		goto fail;
-	if (r->mac_only_encrypted) {
-		struct fl_doc *b = fl_doc_new_scalar(FL_DOC_BOOL, "true", 4);
-		if (!b || fl_doc_append(map, "mac_only_encrypted", b) < 0)
+	if (md->ngroups > 1) {
+		struct fl_doc *list = fl_doc_new(FL_DOC_LIST);
+		if (sm_add(&m, "key_groups", list) < 0)
+			goto fail;
+		for (size_t i = 0; i < md->ngroups; i++) {
+			struct sorted_map gm = {0};
+			if (group_entries(&gm, &md->groups[i], 1) < 0) {
+				sm_drop(&gm);
+				goto fail;
+			}
+			struct fl_doc *gd = sm_finish(&gm);
+			if (!gd || fl_doc_append(list, NULL, gd) < 0)
+				goto fail;
+		}
+	}
+	if (md->shamir_threshold > 0) {
+		char t[16];
+		snprintf(t, sizeof(t), "%d", md->shamir_threshold);
+		if (sm_add(&m, "shamir_threshold", fl_doc_new_scalar(FL_DOC_INT, t, strlen(t))) < 0)
 			goto fail;
 	}
-	if (put_str(map, "unencrypted_comment_regex", r->unencrypted_comment_regex) < 0 ||
-	    put_str(map, "unencrypted_regex", r->unencrypted_regex) < 0 ||
-	    put_str(map, "unencrypted_suffix", r->unencrypted_suffix) < 0 ||
-	    put_str(map, "version", md->version ? md->version : FL_SOPS_VERSION) < 0)
+	if (sm_add_str(&m, "encrypted_comment_regex", r->encrypted_comment_regex) < 0 ||
+	    sm_add_str(&m, "encrypted_regex", r->encrypted_regex) < 0 ||
+	    sm_add_str(&m, "encrypted_suffix", r->encrypted_suffix) < 0 ||
+	    sm_add_str(&m, "lastmodified", md->lastmodified) < 0 ||
+	    sm_add_str(&m, "mac", md->mac) < 0 ||
+	    (r->mac_only_encrypted &&
+	     sm_add(&m, "mac_only_encrypted", fl_doc_new_scalar(FL_DOC_BOOL, "true", 4)) < 0) ||
+	    sm_add_str(&m, "unencrypted_comment_regex", r->unencrypted_comment_regex) < 0 ||
+	    sm_add_str(&m, "unencrypted_regex", r->unencrypted_regex) < 0 ||
+	    sm_add_str(&m, "unencrypted_suffix", r->unencrypted_suffix) < 0 ||
+	    sm_add_str(&m, "version", md->version ? md->version : FL_SOPS_VERSION) < 0)
 		goto fail;
-	return map;
+	return sm_finish(&m);
 fail:
-	fl_doc_free(list);
-	fl_doc_free(map);
+	sm_drop(&m);
 	return NULL;
 }

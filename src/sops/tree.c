@@ -28,7 +28,7 @@ struct comment_level {
 static void clear_level(struct comment_level *l)
 {
 	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
+		fl_free_secret_str(l->v[i]);
 	l->n = 0;
 }
 
@@ -296,7 +296,7 @@ static int add_comment(struct walk *w, const char *text)
 		l->v = v;
 		l->cap = cap;
 	}
-	if (!(l->v[l->n] = strdup(text)))
+	if (!(l->v[l->n] = strdup(text ? text : "")))
 		return fl_error_set(FL_E_NOMEM, "out of memory");
 	l->n++;
 	return 0;

@@ -2,7 +2,7 @@
 # Which values sops leaves in clear, as sops decides it: the default unencrypted_suffix,
 # the one-rule check, and the regexes with Go's RE2 syntax (path_regex, encrypted_regex,
 # unencrypted_regex and the comment regexes), each checked on a case where POSIX ERE
-# and RE2 differ. Files are checked with tests/e2e/sops_check.py, an independent reader
+# and RE2 differ. Files are checked with tests/oracle/sops_verify.py, an independent reader
 # that verifies the MAC, where it applies.
 . "$(dirname "$0")/lib.sh"
 
@@ -16,7 +16,15 @@ R=$("$FLEET" age keygen -y "$T/key.txt")
 "$FLEET" age keygen -o "$T/key2.txt" 2>/dev/null
 R2=$("$FLEET" age keygen -y "$T/key2.txt")
 export SOPS_AGE_KEY_FILE=$T/key.txt
-CHECK="python3 $E2E_DIR/sops_check.py"
+# CHECK FILE.json IDENTITY: the independent reader (tests/oracle/sops_verify.py) decrypts
+# FILE, verifying its MAC, and prints the tree as compact JSON.
+ORACLE=$E2E_DIR/../oracle/sops_verify.py
+CHECK=oracle_tree
+oracle_tree() {
+	python3 "$ORACLE" decrypt --type json -i "$2" "$1" >"$T/oracle.json" &&
+		python3 -c 'import json,sys; t = json.load(open(sys.argv[1]))["tree"]
+print(json.dumps(t[0] if isinstance(t, list) and len(t) == 1 else t, sort_keys=True, separators=(",", ":")))' "$T/oracle.json"
+}
 
 # is_clear FILE KEY: the JSON file holds KEY's value in clear (not ENC[...]).
 is_clear() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=d
@@ -40,7 +48,7 @@ check "default suffix: recorded as unencrypted_suffix: _unencrypted in the metad
 	test "$(md_rule "$T/enc.json" unencrypted_suffix)" = _unencrypted
 run $CHECK "$T/enc.json" "$T/key.txt"
 check "default suffix: the independent reader decrypts it and the MAC verifies" \
-	test "$RC" = 0 -a "$(cat "$T/run.out")" = '{"password":"hunter2","user_unencrypted":"alice","db":{"host_unencrypted":"db1","pw":"s3cret"}}'
+	test "$RC" = 0 -a "$(cat "$T/run.out")" = '{"db":{"host_unencrypted":"db1","pw":"s3cret"},"password":"hunter2","user_unencrypted":"alice"}'
 sed 's/"alice"/"mallory"/' "$T/enc.json" >"$T/tampered.json"
 run $CHECK "$T/tampered.json" "$T/key.txt"
 check "default suffix: a changed clear value fails the independent MAC check" \

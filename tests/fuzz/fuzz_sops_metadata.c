@@ -22,9 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			continue;
 		}
-		for (size_t a = 0; a < f.md.nage; a++)
-			if (!f.md.age[a].recipient || !f.md.age[a].enc)
-				abort();
+		for (size_t g = 0; g < f.md.ngroups; g++)
+			for (size_t a = 0; a < f.md.groups[g].nage; a++)
+				if (!f.md.groups[g].age[a].recipient || !f.md.groups[g].age[a].enc)
+					abort();
 		struct fl_sops_stash *stash = fl_sops_stash_new();
 		(void)fl_sops_decrypt(&f, key, 1, stash);
 		fl_sops_stash_free(stash);
