@@ -70,9 +70,14 @@ mount_system() {
 	mount -t tmpfs -o mode=1777,nosuid,nodev tmp "$root/tmp"
 }
 
+# Runs a command in the root as apt there needs it (with this machine's proxy, if any).
 in_root() {
+	local proxy=() v
+	for v in http_proxy https_proxy no_proxy; do
+		[ -n "${!v:-}" ] && proxy+=("$v=${!v}")
+	done
 	chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${proxy[@]}" "$@"
 }
 
 stamp_matches() {
@@ -158,6 +163,12 @@ fi
 command -v debootstrap >/dev/null || die "debootstrap is missing (bash tests/install-deps.sh installs it)"
 case $PWD/ in "$checkout"/*) ;; *) die "run it from inside the checkout ($checkout)" ;; esac
 mkdir -p "$(dirname "$root")"
+# Whoever can write where the root lives can run code as root in it: only root may.
+for d in "$(dirname "$root")" "$root"; do
+	[ -e "$d" ] || continue
+	[ "$(stat -c %u "$d")" = 0 ] && [ -z "$(find "$d" -maxdepth 0 -perm /022)" ] ||
+		die "$d must be owned by root and writable by no one else"
+done
 # One run at a time per root: another run may be making it.
 exec 9>"$root.lock"
 flock 9
