@@ -15,7 +15,7 @@
 # /dev/pts, /sys, and fresh tmpfs on /tmp and /dev/shm. Everything is unmounted when the
 # command ends, however it ends; being a private namespace, nothing was ever visible
 # outside it. The environment is a clean one: PATH, HOME, LANG, TERM, CI, NO_COLOR and
-# every FLEET_* variable are passed through.
+# FLEET and every FLEET_* variable are passed through.
 #
 # Environment: FLEET_TRIXIE_ROOT  where the root lives (default /var/cache/fleet-ci/trixie)
 #              FLEET_SHARED       the shared test data (default: ../shared beside the checkout)
@@ -141,7 +141,7 @@ inside() {
 		export FLEET_SHARED=$shared
 	fi
 	local pass=() v
-	for v in TERM CI NO_COLOR $(compgen -e | grep '^FLEET_' || true); do
+	for v in TERM CI NO_COLOR $(compgen -e | grep -E '^FLEET(_|$)' || true); do
 		[ -n "${!v+x}" ] && pass+=("$v=${!v}")
 	done
 	local rc=0

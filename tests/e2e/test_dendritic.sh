@@ -57,13 +57,16 @@ flakeDir:
 let
   flake = builtins.getFlake "git+file://${flakeDir}";
   lib = flake.inputs.nixpkgs-lib.lib;
-  # What nixos.nix reads and sets of NixOS (and nix-darwin): networking.hostName and
-  # assertions.
+  # What nixos.nix reads and sets of NixOS (and nix-darwin): networking.hostName,
+  # assertions and warnings.
   nixosStandIn = name: {
     options.networking.hostName = lib.mkOption { type = lib.types.str; };
     options.assertions = lib.mkOption { type = lib.types.listOf lib.types.unspecified; default = [ ]; };
+    options.warnings = lib.mkOption { type = lib.types.listOf lib.types.str; default = [ ]; };
     config.networking.hostName = name;
   };
+  # No value Nix may not know: null, or an error saying why.
+  unreadable = v: let r = builtins.tryEval v; in !r.success || r.value == null;
   evalClass = class: name: (lib.evalModules {
     inherit class;
     modules = [ flake.modules.${class}.fleet (nixosStandIn name) ];
@@ -75,10 +78,10 @@ in
 {
   generators = builtins.attrNames web1.fleet.vars.generators;
   secretPath = (files "zerotier-identity").identity-secret.path;
-  secretValue = (files "zerotier-identity").identity-secret.value;
+  secretUnreadable = unreadable (files "zerotier-identity").identity-secret.value;
   publicValue = (files "zerotier-identity").identity-public.value;
   sharedValue = (files "zerotier-network").network-id.value;
-  notGeneratedYet = (eval "web2").fleet.vars.generators.zerotier-identity.files.identity-public.value;
+  notGeneratedYet = unreadable (eval "web2").fleet.vars.generators.zerotier-identity.files.identity-public.value;
   macGenerators = builtins.attrNames (evalClass "darwin" "mac1").fleet.vars.generators;
   unknownMachine = map (a: a.message) (builtins.filter (a: !a.assertion) (eval "nosuch").assertions);
 }
@@ -87,10 +90,10 @@ run nix eval --json --impure --expr "import $T/eval-nixos.nix \"$T/fleet\""
 check "nixos module: evaluates" test "$RC" = 0
 check "nixos module: the machine's generators" test "$(json '",".join(d["generators"])')" = "root-password,zerotier-identity,zerotier-network"
 check "nixos module: a secret's path" test "$(json 'd["secretPath"]')" = /run/secrets/zerotier-identity.identity-secret
-check "nixos module: a secret has no value" test "$(json 'd["secretValue"]')" = None
+check "nixos module: a secret has no value in Nix" test "$(json 'd["secretUnreadable"]')" = True
 check "nixos module: a public value from vars/per-machine" test "$(json 'repr(d["publicValue"])')" = "'abc:web1\\n'"
 check "nixos module: a shared public value from vars/shared" test "$(json 'd["sharedValue"]')" = net0
-check "nixos module: a value not generated yet is null" test "$(json 'd["notGeneratedYet"]')" = None
+check "nixos module: a value not generated yet is none" test "$(json 'd["notGeneratedYet"]')" = True
 check "darwin module: a darwin machine's generators" test "$(json '",".join(d["macGenerators"])')" = "root-password,zerotier-identity,zerotier-network"
 check "nixos module: a machine not in the fleet fails an assertion naming it" sh -c "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d[\"unknownMachine\"]) == 1 and \"nosuch\" in d[\"unknownMachine\"][0]' '$T/run.out'"
 
