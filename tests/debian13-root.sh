@@ -80,8 +80,15 @@ in_root() {
 		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "${proxy[@]}" "$@"
 }
 
-stamp_matches() {
-	[ -f "$root/$stamp" ] && [ "$(cat "$root/$stamp")" = "$(wanted_packages)" ]
+# Why the root cannot be reused, or nothing. Leaves the system mounted when it can be.
+why_remake() {
+	if [ ! -f "$root/$stamp" ]; then
+		echo "there is no finished root"
+	elif [ "$(cat "$root/$stamp")" != "$(wanted_packages)" ]; then
+		echo "the package list changed"
+	elif ! mount_system || ! sane; then
+		echo "the root is broken (nix, cc, cmake or node does not run)"
+	fi
 }
 
 # With the system mounted (Nix needs /proc).
@@ -123,14 +130,16 @@ build() {
 # Inside the private mount namespace: make or check the root, mount, run, unmount.
 inside() {
 	trap unmount_all EXIT
-	if ! stamp_matches || ! { mount_system && sane; }; then
+	local why
+	why=$(why_remake)
+	if [ -n "$why" ]; then
+		echo "debian13-root: $why in $root" >&2
 		unmount_all
 		build
 		mount_system
 		sane || die "the new root fails its sanity check (nix, cc, cmake, node)"
 	fi
 	local shared=${FLEET_SHARED:-$checkout/../shared}
-	mount_system
 	mkdir -p "$root$checkout"
 	mount --bind "$checkout" "$root$checkout"
 	if [ -d "$shared" ]; then
