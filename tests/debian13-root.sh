@@ -8,7 +8,8 @@
 # uses (apt's own view of its sources, `apt-get indextargets`), with the packages
 # `tests/install-deps.sh --list-platform` names. It is kept in a cache directory and
 # reused while its stamp (written last, after a successful build) matches the package list
-# and a sanity command works in it; otherwise it is made again.
+# and a sanity command works in it. A changed package list is installed into it; anything
+# else (no stamp, a broken root, a failed install) makes it again.
 #
 # COMMAND runs as root in a private mount namespace, in the checkout (bind-mounted at the
 # same path, read-write), with FLEET_SHARED at its own path (read-only), /proc, /dev,
@@ -115,11 +116,7 @@ build() {
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
 	mount_system
-	local packages
-	mapfile -t packages < <(wanted_packages)
-	if ! { in_root apt-get update -qq &&
-		in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" &&
-		in_root apt-get clean; } >"$root.apt.log" 2>&1; then
+	if ! install_packages; then
 		unmount_all
 		die "installing packages in the root failed (log: $root.apt.log): $(tail -3 "$root.apt.log")"
 	fi
@@ -127,11 +124,31 @@ build() {
 	wanted_packages >"$root/$stamp"
 }
 
+# The wanted packages, installed in the root (with the system mounted).
+install_packages() {
+	local packages
+	mapfile -t packages < <(wanted_packages)
+	{ in_root apt-get update -qq &&
+		in_root apt-get install -y -qq --no-install-recommends "${packages[@]}" &&
+		in_root apt-get clean; } >"$root.apt.log" 2>&1
+}
+
 # Inside the private mount namespace: make or check the root, mount, run, unmount.
 inside() {
 	trap unmount_all EXIT
 	local why
 	why=$(why_remake)
+	if [ "$why" = "the package list changed" ]; then
+		# Cheaper than making it again: what is new is installed (nothing is removed).
+		echo "debian13-root: the package list changed: installing it in $root" >&2
+		if mount_system && install_packages && sane; then
+			wanted_packages >"$root/$stamp"
+			why=
+		else
+			unmount_all
+			why="installing the changed package list failed (log: $root.apt.log)"
+		fi
+	fi
 	if [ -n "$why" ]; then
 		echo "debian13-root: $why in $root" >&2
 		unmount_all
