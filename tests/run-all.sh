@@ -84,14 +84,15 @@ debian12_passed=$passed debian12_failed=$failed debian12_seconds=$((SECONDS - st
 # 2.26, GCC 14, libgit2 1.9, libssh2 1.11, OpenSSL 3.5. A root that cannot be made fails
 # the run; the second platform is never skipped.
 run_debian13() {
-	local in_root=(bash "$root/tests/debian13-root.sh")
+	local in_root=(bash "$root/tests/debian13-root.sh") about
 	echo "== Debian 13 root (tests/debian13-root.sh)"
-	if ! debian13=$("${in_root[@]}" sh -c "$describe_platform"); then
+	if ! about=$("${in_root[@]}" sh -c "$describe_platform"); then
 		echo "not ok - Debian 13 root: it could not be made or does not work (see above)," \
 			"so NOTHING was tested on Debian 13 / Nix 2.26"
 		failed=$((failed + 1))
 		return
 	fi
+	debian13=$about
 	echo "== $debian13, in the root ${FLEET_TRIXIE_ROOT:-/var/cache/fleet-ci/trixie}"
 	echo "== build (Debian 13, warnings are errors)"
 	if ! "${in_root[@]}" sh -c "cmake -S . -B build-trixie -DCMAKE_BUILD_TYPE=RelWithDebInfo \
