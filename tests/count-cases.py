@@ -7,7 +7,9 @@ counted by what it says about its cases, first form found:
   - TAP-like lines "ok - NAME" / "not ok - NAME" (tests/e2e/lib.sh): one case each;
   - cmocka's "[ RUN      ]" / "[       OK ]" lines: one case per test function;
   - a line "N passed, M failed" (e.g. the CCTV vector runner): N + M cases;
-  - nothing of the kind (a fuzz target): the program is one case.
+  - nothing of the kind (a fuzz target): the program is one case;
+  - a program ctest reports as skipped (exit 77): no case, and its "skip - WHY" line
+    is printed.
 
 A program that ctest reports as failed while none of its cases failed (a crash, a
 sanitizer report at exit) adds one failed case, so a failure can never be hidden.
@@ -19,7 +21,7 @@ Prints the output of every failed program, one line per program, and last a line
 import re
 import sys
 
-RESULT = re.compile(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\**\s*(Passed|\*\*\*Failed|Failed|Not Run|\*\*\*Timeout|\*\*\*Exception.*|Subprocess.*|Exit code.*)")
+RESULT = re.compile(r"^\s*\d+/\d+ Test\s+#(\d+): (\S+) \.*\**\s*(Passed|Skipped|\*\*\*Failed|Failed|Not Run|\*\*\*Timeout|\*\*\*Exception.*|Subprocess.*|Exit code.*)")
 PASSED_LINE = re.compile(r"(\d+) passed, (\d+) failed")
 
 
@@ -52,10 +54,17 @@ def main():
                 continue
             r = RESULT.match(line)
             if r:
-                results.append((r.group(1), r.group(2), r.group(3) == "Passed"))
-    total_ok = total_bad = 0
-    for num, name, passed in results:
+                results.append((r.group(1), r.group(2), r.group(3)))
+    total_ok = total_bad = skipped = 0
+    for num, name, status in results:
         lines = output.get(num, [])
+        if status == "Skipped":
+            # exit 77 (tests/e2e/lib.sh skip_all): counted neither way, and said why.
+            skipped += 1
+            why = [l[len("skip - "):] for l in lines if l.startswith("skip - ")]
+            print(f"  {name}: skipped: {why[0] if why else 'no reason given'}")
+            continue
+        passed = status == "Passed"
         counted = count(lines)
         if counted is None:
             ok, bad = (1, 0) if passed else (0, 1)
@@ -75,7 +84,7 @@ def main():
     if not results:
         print(f"  no test ran (see {log})")
         total_bad += 1
-    print(f"{label}: {total_ok} passed, {total_bad} failed ({len(results)} programs)")
+    print(f"{label}: {total_ok} passed, {total_bad} failed ({len(results)} programs, {skipped} skipped)")
 
 
 if __name__ == "__main__":

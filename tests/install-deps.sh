@@ -2,15 +2,27 @@
 # Installs what fleet needs to build and test, on Debian 12 (as root), skipping what is
 # already there. Everything comes from Debian's archive; nothing is downloaded otherwise.
 set -euo pipefail
-packages=(
-	build-essential cmake pkg-config clang clang-format cppcheck libclang-rt-14-dev
+# What building fleet needs, and what its unit and end-to-end tests run. Both lists are
+# also what tests/debian13-root.sh installs in the Debian 13 root (`--list-platform`), so
+# a package the tests start needing is added here once, for both platforms.
+build_packages=(
+	build-essential cmake pkg-config
 	libsodium-dev libssl-dev libgit2-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
 	libssh2-1-dev libcmocka-dev zlib1g-dev libre2-dev
-	age openssh-client hyperfine time python3 python3-cryptography python3-yaml
-	nix-bin busybox-static git
+)
+test_packages=(
+	age openssh-client python3 python3-cryptography python3-yaml nix-bin busybox-static git
 	zsh fish groff-base man-db
 )
-# python3-cryptography and python3-yaml run the independent sops reader in tests/oracle;
+# python3-cryptography and python3-yaml run the independent sops reader in tests/oracle.
+# Only on this machine: lint, fuzzing, benchmarks, and what makes the Debian 13 root.
+host_packages=(clang clang-format cppcheck libclang-rt-14-dev hyperfine time debootstrap)
+if [ "${1:-}" = --list-platform ]; then
+	# node runs the checkers in tests/npm, installed here by npm into the checkout.
+	printf '%s\n' "${build_packages[@]}" "${test_packages[@]}" nodejs
+	exit 0
+fi
+packages=("${build_packages[@]}" "${test_packages[@]}" "${host_packages[@]}")
 # node and npm run the independent checkers in tests/npm (sops-age).
 command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
