@@ -373,9 +373,12 @@ done:
 	free(dir);
 	free(abs);
 	if (rc != 0) {
+		/* Kept: the config that matched nothing (for the message) and any warning;
+		 * after an error the config's path goes with the rest. */
 		char *keep = rc == 1 ? out->config_path : NULL;
 		char *warning = out->warning;
-		out->config_path = NULL;
+		if (keep)
+			out->config_path = NULL;
 		out->warning = NULL;
 		fl_sops_creation_rule_free(out);
 		out->config_path = keep;
