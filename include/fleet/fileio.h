@@ -19,8 +19,16 @@ struct fl_atomic_file {
 	mode_t mode;
 };
 
-/* Creates a temporary file beside `path`, with permissions `mode` (umask applies). */
+/*
+ * Creates a temporary file beside `path`, with permissions `mode` (umask applies). What
+ * another user may have planted is never followed or written to: a symbolic link is
+ * followed only when it is the user's and not in a world-writable directory (like /tmp);
+ * a FIFO or device is written in place only when it is the user's or root's (checked on
+ * the opened descriptor); /dev/stdout, /dev/stderr and /dev/fd/N write to that descriptor.
+ */
 int fl_atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode);
+/* The same; with no_replace, fails with FL_E_EXISTS if anything at all is at `path`. */
+int fl_atomic_open_ex(struct fl_atomic_file *f, const char *path, mode_t mode, int no_replace);
 /* fsyncs, then renames over `path` (or, with no_replace, fails with FL_E_EXISTS if
  * `path` exists), then fsyncs the directory. Closes the file in every case. */
 int fl_atomic_commit(struct fl_atomic_file *f, int no_replace);

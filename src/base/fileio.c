@@ -27,14 +27,88 @@ static int fsync_parent(const char *path)
 
 static int atomic_open_regular(struct fl_atomic_file *f, const char *path);
 
-/* Devices and pipes (-o /dev/null, -o /dev/stdout) cannot be replaced: write to them. */
+/* "-o /dev/stdout" and "-o /dev/fd/N" (bash's >(...)) name a descriptor fleet already
+ * holds: write to a copy of it, whatever it points at. Returns the descriptor or -1. */
+static int std_stream_fd(const char *path)
+{
+	static const char *const names[] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(path, names[i]))
+			return i;
+	if (strncmp(path, "/dev/fd/", 8) != 0 || !path[8])
+		return -1;
+	char *end;
+	long n = strtol(path + 8, &end, 10);
+	return *end || n < 0 || n > 65535 ? -1 : (int)n;
+}
+
+/* A file another user owns must not receive what fleet writes: a FIFO hands it to them, a
+ * symlink redirects it. root is trusted (it can read everything anyway). */
+static int owned_by_us(const struct stat *st)
+{
+	return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
+/* Whether the directory holding `path` is writable by every user (like /tmp): whatever
+ * is found there may have been planted, or may be swapped, by another user. */
+static int in_world_writable_dir(const char *path, char *dir_out, size_t cap)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return 1; /* fail closed */
+	struct stat st;
+	const char *dir = dirname(copy);
+	int ww = stat(dir, &st) == 0 && (st.st_mode & S_IWOTH);
+	snprintf(dir_out, cap, "%s", dir);
+	free(copy);
+	return ww;
+}
+
+static const char *kind_name(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISLNK(m)  ? "a symbolic link"
+	                     : "not a regular file";
+}
+
+/* Devices and pipes (-o /dev/null, a FIFO of the user's) cannot be replaced: write to
+ * them in place, but only after fstat on what was actually opened shows it is the user's
+ * (or root's): O_NOFOLLOW so a symlink swapped in is not followed, O_NONBLOCK so a FIFO
+ * with no reader does not hold fleet before the check. */
 static int open_special(struct fl_atomic_file *f, const char *path)
 {
 	f->path = strdup(path);
 	if (!f->path)
 		return fl_error_set(FL_E_NOMEM, "out of memory");
-	f->fd = open(path, O_WRONLY | O_CLOEXEC);
+	f->fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (f->fd < 0 && errno == ENXIO) /* a FIFO with no reader yet: wait for one */
+		f->fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (f->fd < 0) {
+		fl_error_set_os("cannot open %s", path);
+		fl_atomic_abort(f);
+		return -1;
+	}
+	struct stat st;
+	if (fstat(f->fd, &st) < 0) {
+		fl_error_set_os("cannot inspect %s", path);
+		fl_atomic_abort(f);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || !owned_by_us(&st)) {
+		fl_error_set(
+		    FL_E_INVALID,
+		    "%s is %s owned by another user (uid %u) or was swapped while it was "
+		    "opened; refusing to write to it: its owner could read what is written",
+		    path, kind_name(st.st_mode), (unsigned)st.st_uid);
+		fl_atomic_abort(f);
+		return -1;
+	}
+	int flags = fcntl(f->fd, F_GETFL);
+	if (flags < 0 || fcntl(f->fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
 		fl_error_set_os("cannot open %s", path);
 		fl_atomic_abort(f);
 		return -1;
@@ -42,24 +116,89 @@ static int open_special(struct fl_atomic_file *f, const char *path)
 	return 0;
 }
 
+static int atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode, int no_replace,
+                       int resolved)
+{
+	struct stat lst;
+	if (lstat(path, &lst) < 0) {
+		if (errno != ENOENT)
+			return fl_error_set_os("cannot inspect %s", path);
+		/* A name planted after this check is never written through: the temporary file
+		 * is created O_EXCL and renamed (or linked, with no_replace) over the name. */
+		return atomic_open_regular(f, path);
+	}
+	if (no_replace)
+		return fl_error_set(FL_E_EXISTS, "%s already exists (%s); refusing to overwrite it",
+		                    path, S_ISREG(lst.st_mode) ? "a file" : kind_name(lst.st_mode));
+	if (S_ISREG(lst.st_mode))
+		return atomic_open_regular(f, path);
+	if (S_ISDIR(lst.st_mode))
+		return fl_error_set(FL_E_INVALID, "%s is a directory", path);
+	char dir[4096];
+	if (S_ISLNK(lst.st_mode)) {
+		if (resolved) /* a link appeared where realpath found none: someone is racing */
+			return fl_error_set(
+			    FL_E_INVALID,
+			    "%s became a symbolic link while it was opened; refusing "
+			    "to follow it",
+			    path);
+		if (lst.st_uid != geteuid())
+			return fl_error_set(
+			    FL_E_INVALID,
+			    "%s is a symbolic link owned by another user (uid %u); "
+			    "refusing to follow it: it could redirect the output onto "
+			    "any file of yours",
+			    path, (unsigned)lst.st_uid);
+		if (in_world_writable_dir(path, dir, sizeof(dir)))
+			return fl_error_set(
+			    FL_E_INVALID,
+			    "%s is a symbolic link in the world-writable directory "
+			    "%s; refusing to follow it: another user could point it "
+			    "elsewhere",
+			    path, dir);
+		/* Replace the link's target, not the link. */
+		char *target = realpath(path, NULL);
+		if (!target)
+			return fl_error_set_os("cannot resolve the symbolic link %s", path);
+		int rc = atomic_open(f, target, mode, 0, 1);
+		free(target);
+		return rc;
+	}
+	if (!owned_by_us(&lst))
+		return fl_error_set(FL_E_INVALID,
+		                    "%s is %s owned by another user (uid %u); refusing to write to "
+		                    "it: its owner could read what is written",
+		                    path, kind_name(lst.st_mode), (unsigned)lst.st_uid);
+	return open_special(f, path);
+}
+
 int fl_atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode)
+{
+	return fl_atomic_open_ex(f, path, mode, 0);
+}
+
+int fl_atomic_open_ex(struct fl_atomic_file *f, const char *path, mode_t mode, int no_replace)
 {
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	f->mode = mode;
-	struct stat st, lst;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
-			return fl_error_set(FL_E_INVALID, "%s is a directory", path);
-		return open_special(f, path);
+	int std = std_stream_fd(path);
+	if (std >= 0) {
+		if (no_replace)
+			return fl_error_set(FL_E_EXISTS,
+			                    "%s already exists; refusing to write to it", path);
+		f->path = strdup(path);
+		if (!f->path)
+			return fl_error_set(FL_E_NOMEM, "out of memory");
+		f->fd = fcntl(std, F_DUPFD_CLOEXEC, 3);
+		if (f->fd < 0) {
+			fl_error_set_os("cannot write to %s", path);
+			fl_atomic_abort(f);
+			return -1;
+		}
+		return 0;
 	}
-	/* Replace a symlink's target, not the symlink. */
-	char *resolved = NULL;
-	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && (resolved = realpath(path, NULL)))
-		path = resolved;
-	int rc = atomic_open_regular(f, path);
-	free(resolved);
-	return rc;
+	return atomic_open(f, path, mode, no_replace, 0);
 }
 
 static int atomic_open_regular(struct fl_atomic_file *f, const char *path)
@@ -161,7 +300,7 @@ int fl_write_file_atomic(const char *path, const void *data, size_t len, mode_t 
                          int no_replace)
 {
 	struct fl_atomic_file f;
-	if (fl_atomic_open(&f, path, mode) < 0)
+	if (fl_atomic_open_ex(&f, path, mode, no_replace) < 0)
 		return -1;
 	const char *p = data;
 	while (len) {
