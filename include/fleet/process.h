@@ -43,6 +43,10 @@ int fl_proc_more(struct fl_proc *p);
 /* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
 int fl_proc_finish(struct fl_proc *p, int *status);
 
+/* Keeps this process's memory (identities, plaintext) out of core dumps: RLIMIT_CORE 0
+ * (inherited by children) and, on Linux, PR_SET_DUMPABLE 0. Call first thing in main. */
+int fl_core_dumps_disable(void);
+
 /* Runs argv (searched on PATH) with the terminal (stdin/stdout/stderr inherited) and
  * the environment envp (NULL: this process's), and waits, as system(3) does: SIGINT
  * and SIGQUIT are ignored meanwhile and SIGTERM and SIGHUP blocked (delivered once the

@@ -31,11 +31,13 @@ struct fl_age_identity {
 
 static struct fl_age_identity *identity_new(enum identity_kind kind)
 {
-	struct fl_age_identity *id = calloc(1, sizeof(*id));
+	/* Guarded, locked and (Linux) excluded from core dumps: it holds the key. */
+	struct fl_age_identity *id = sodium_init() < 0 ? NULL : sodium_malloc(sizeof(*id));
 	if (!id) {
 		fl_error_set(FL_E_NOMEM, "out of memory");
 		return NULL;
 	}
+	memset(id, 0, sizeof(*id));
 	id->kind = kind;
 	id->pass.secret = 1;
 	return id;
@@ -48,8 +50,7 @@ void fl_age_identity_free(struct fl_age_identity *id)
 	fl_buf_free(&id->pass);
 	fl_ssh_privkey_clear(&id->ssh);
 	free(id->source);
-	sodium_memzero(id, sizeof(*id));
-	free(id);
+	sodium_free(id); /* wipes it */
 }
 
 int age_identity_is_scrypt(const struct fl_age_identity *id)

@@ -5,6 +5,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Secret buffers of a page or more (decrypted files, key files) are page-aligned and,
+ * on Linux, excluded from core dumps (MADV_DONTDUMP), in case a core is ever written
+ * despite fl_core_dumps_disable(). Smaller ones stay in the heap: one page each would
+ * cost too much for files of many small values. */
+static size_t page_size(void)
+{
+	static size_t page;
+	if (!page) {
+		long ps = sysconf(_SC_PAGESIZE);
+		page = ps > 0 ? (size_t)ps : 4096;
+	}
+	return page;
+}
+
+static char *secret_alloc(size_t cap)
+{
+	if (cap < page_size())
+		return malloc(cap);
+	void *p;
+	if (posix_memalign(&p, page_size(), cap) != 0)
+		return NULL;
+#ifdef MADV_DONTDUMP
+	(void)madvise(p, cap, MADV_DONTDUMP);
+#endif
+	return p;
+}
 
 void fl_memzero(void *p, size_t n)
 {
@@ -32,8 +61,11 @@ int fl_buf_grow(struct fl_buf *b, size_t extra)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	char *p;
 	if (b->secret) {
+		/* A page multiple, so that the whole allocation is excluded from dumps. */
+		if (cap >= page_size() && cap % page_size() && cap <= SIZE_MAX - page_size())
+			cap += page_size() - cap % page_size();
 		/* Never let realloc leave a copy of a secret behind in freed memory. */
-		p = malloc(cap);
+		p = secret_alloc(cap);
 		if (p && b->ptr) {
 			memcpy(p, b->ptr, b->len + 1);
 			fl_memzero(b->ptr, b->cap);

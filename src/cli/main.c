@@ -1,6 +1,8 @@
 /* fleet: a table of command families and a loop (after wireguard-tools' wg.c). */
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "fleet/error.h"
+#include "fleet/process.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -103,5 +105,8 @@ static int run_family(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Before any key or plaintext is in memory. */
+	if (fl_core_dumps_disable() < 0)
+		fprintf(stderr, "fleet: warning: %s\n", fl_error_last()->message);
 	return run_family(argc, argv);
 }
