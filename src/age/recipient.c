@@ -27,13 +27,33 @@ struct fl_age_recipient {
 	int log_n;
 };
 
+/* An identity (a secret key) passed where a recipient belongs, in any letter case and
+ * with '_' for '-': age's identities are uppercase, but a lowercased one is the same
+ * secret. */
+static int looks_like_identity(const char *s)
+{
+	return strncasecmp(s, "AGE-PLUGIN-", 11) == 0 || strcasestr(s, "SECRET-KEY") ||
+	       strcasestr(s, "SECRET_KEY");
+}
+
+/* How an error names a recipient: quoted (as age quotes an unknown -r argument), unless
+ * it looks like a secret key. */
+static void recipient_label(char *out, size_t cap, const char *s)
+{
+	if (looks_like_identity(s))
+		snprintf(out, cap, "(not shown: it looks like a secret key)");
+	else
+		snprintf(out, cap, "\"%s\"", s);
+}
+
 static int recipient_parse_x25519(struct fl_age_recipient *r, const char *s)
 {
-	char hrp[64];
+	char hrp[64], label[256];
 	uint8_t data[64];
 	size_t n;
+	recipient_label(label, sizeof(label), s);
 	if (fl_bech32_decode(s, hrp, sizeof(hrp), data, sizeof(data), &n) < 0)
-		return fl_error_prefix("malformed recipient \"%s\": ", s);
+		return fl_error_prefix("malformed recipient %s: ", label);
 	if (strcmp(hrp, "age1pq") == 0)
 		return fl_error_set(
 		    FL_E_UNSUPPORTED,
@@ -44,15 +64,15 @@ static int recipient_parse_x25519(struct fl_age_recipient *r, const char *s)
 			    FL_E_UNSUPPORTED,
 			    "recipient \"%.20s…\": age plugins (%s) are not supported", s, hrp + 4);
 		return fl_error_set(FL_E_INVALID,
-		                    "malformed recipient \"%s\": expected an \"age1…\" key", s);
+		                    "malformed recipient %s: expected an \"age1…\" key", label);
 	}
 	/* age: an X25519 recipient is the Bech32 encoding of the 32-byte Curve25519 point. */
 	if (n != 32)
-		return fl_error_set(FL_E_INVALID, "malformed recipient \"%s\": wrong key length",
-		                    s);
+		return fl_error_set(FL_E_INVALID, "malformed recipient %s: wrong key length",
+		                    label);
 	if (s[0] == 'A')
-		return fl_error_set(FL_E_INVALID, "malformed recipient \"%s\": must be lowercase",
-		                    s);
+		return fl_error_set(FL_E_INVALID, "malformed recipient %s: must be lowercase",
+		                    label);
 	r->kind = R_X25519;
 	memcpy(r->x25519, data, 32);
 	return 0;
@@ -80,7 +100,7 @@ int fl_age_recipient_parse(struct fl_age_recipient **out, const char *s)
 		} else if (rc == 0) {
 			r->kind = R_SSH_RSA;
 		}
-	} else if (strncmp(s, "AGE-SECRET-KEY-", 15) == 0) {
+	} else if (looks_like_identity(s)) {
 		rc = fl_error_set(FL_E_INVALID,
 		                  "that is an identity (a secret key), not a "
 		                  "recipient: pass it with -i, or derive the recipient "
@@ -299,7 +319,16 @@ int fl_age_recipients_parse_file(struct fl_age_recipients *list, const char *dat
 		}
 		struct fl_age_recipient *r;
 		int rc = fl_age_recipient_parse(&r, line);
+		/* age hides the error for a line that is not a public key: a recipients
+		 * file mixed up with a private key file must not be printed. */
+		int shown = strncmp(line, "age1", 4) == 0 || strncmp(line, "ssh-", 4) == 0;
 		free(line);
+		if (rc < 0 && !shown && fl_error_last()->klass != FL_E_NOMEM)
+			return fl_error_set(
+			    FL_E_INVALID,
+			    "%s line %zu: malformed recipient (the line is not shown: "
+			    "it is not an \"age1…\" or \"ssh-…\" key)",
+			    source, lineno);
 		if (rc < 0)
 			return fl_error_prefix("%s line %zu: ", source, lineno);
 		if (fl_age_recipients_add(list, r) < 0)

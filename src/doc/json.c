@@ -73,14 +73,41 @@ static struct fl_doc *from_json(json_t *j, int depth)
 	return NULL;
 }
 
+/* What went wrong, in words of our own: jansson's own text quotes the input around the
+ * error ("near 'hunter2'"), and the input may be decrypted plaintext. */
+static const char *json_problem(const json_error_t *err)
+{
+	switch (json_error_code(err)) {
+	case json_error_out_of_memory:
+		return "out of memory";
+	case json_error_stack_overflow:
+		return "nesting too deep";
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_premature_end_of_input:
+		return "unexpected end of input";
+	case json_error_end_of_input_expected:
+		return "unexpected text after the value";
+	case json_error_null_character:
+	case json_error_null_byte_in_key:
+		return "a NUL character where none may be";
+	case json_error_duplicate_key:
+		return "a key appears twice in the same object";
+	case json_error_numeric_overflow:
+		return "a number out of range";
+	default:
+		return "invalid syntax";
+	}
+}
+
 int fl_doc_parse_json(const char *in, size_t len, struct fl_docs *out)
 {
 	json_error_t err;
 	json_t *j =
 	    json_loadb(in, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!j)
-		return fl_error_set(FL_E_INVALID, "JSON: %s at line %d, column %d", err.text,
-		                    err.line, err.column);
+		return fl_error_set(FL_E_INVALID, "JSON: %s at line %d, column %d",
+		                    json_problem(&err), err.line, err.column);
 	struct fl_doc *d = from_json(j, 0);
 	json_decref(j);
 	if (!d)

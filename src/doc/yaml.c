@@ -853,8 +853,9 @@ static struct fl_doc *scalar_node(const yaml_event_t *ev)
 				r.f = (double)r.i;
 			}
 			if (r.kind != kinds[t]) {
-				err_at(m, "cannot decode !!%s `%.*s` as a !!%s", res_name(r.kind),
-				       n > 40 ? 40 : (int)n, s, typed[t]);
+				/* Never the value itself: it may be a secret. */
+				err_at(m, "cannot decode a !!%s value as a !!%s", res_name(r.kind),
+				       typed[t]);
 				return NULL;
 			}
 			d = node_from(&r, s, n);

@@ -495,7 +495,7 @@ static const struct bad_case bad_cases[] = {
     {"{[a]: b}\n", "mapping keys must be scalars"},
     {"a: *nope\n", "unknown anchor 'nope'"},
     {"a: &x [*x]\n", "unknown anchor"},
-    {"a: !!int abc\n", "cannot decode !!str `abc` as a !!int"},
+    {"a: !!int abc\n", "cannot decode a !!str value as a !!int"},
     {"a: !!bool yes\n", "as a !!bool"},
     {"a: !!binary '%%%'\n", "!!binary"},
     {"a: [1, 2\n", "line"},
