@@ -42,6 +42,10 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 int fl_proc_more(struct fl_proc *p);
 /* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
 int fl_proc_finish(struct fl_proc *p, int *status);
+/* Children started with fl_proc_start (and fl_run_capture*) run in a process group of
+ * their own, killed as a whole on a timeout or an error. This sends sig to every such
+ * group still running; async-signal-safe, for the handler of a signal that ends fleet. */
+void fl_proc_signal_all(int sig);
 
 /* Keeps this process's memory (identities, plaintext) out of core dumps: RLIMIT_CORE 0
  * (inherited by children) and, on Linux, PR_SET_DUMPABLE 0. Call first thing in main. */

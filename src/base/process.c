@@ -14,6 +14,42 @@
 
 extern char **environ;
 
+/* The process groups of the children running now, so that a signal that ends fleet can
+ * end them too (they are not in the terminal's foreground group, so Ctrl-C reaches only
+ * fleet). Slots are claimed and freed atomically: children may be started from threads. */
+#define MAX_GROUPS 32
+static pid_t running_groups[MAX_GROUPS];
+
+static void groups_add(pid_t pgid)
+{
+	for (int i = 0; i < MAX_GROUPS; i++) {
+		pid_t none = 0;
+		if (__atomic_compare_exchange_n(&running_groups[i], &none, pgid, 0,
+		                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;
+	}
+	/* Full: this child is still killed on a timeout, only not on fleet's signals. */
+}
+
+static void groups_remove(pid_t pgid)
+{
+	for (int i = 0; i < MAX_GROUPS; i++) {
+		pid_t mine = pgid;
+		if (__atomic_compare_exchange_n(&running_groups[i], &mine, 0, 0, __ATOMIC_SEQ_CST,
+		                                __ATOMIC_SEQ_CST))
+			return;
+	}
+}
+
+void fl_proc_signal_all(int sig)
+{
+	for (int i = 0; i < MAX_GROUPS; i++) {
+		pid_t pgid = __atomic_load_n(&running_groups[i], __ATOMIC_SEQ_CST);
+		if (pgid > 0)
+			kill(-pgid, sig);
+	}
+}
+
 static int wait_status(pid_t pid, int *status)
 {
 	int st;
@@ -85,8 +121,17 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 	posix_spawn_file_actions_adddup2(&fa, po[1], STDOUT_FILENO);
 	if (err)
 		posix_spawn_file_actions_adddup2(&fa, pe[1], STDERR_FILENO);
-	int rc = posix_spawnp(&p->pid, argv[0], &fa, NULL, argv, environ);
+	/* Its own process group: a timeout then ends whatever it started too (nix's own
+	 * children, a shell's background jobs), not only the program itself. */
+	posix_spawnattr_t attr;
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setpgroup(&attr, 0);
+	int rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
+	if (rc == 0)
+		groups_add(p->pid);
 	close_fd(&po[1]);
 	close_fd(&pe[1]);
 	close_fd(&pi[0]);
@@ -117,7 +162,9 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 
 static void kill_child(struct fl_proc *p)
 {
-	kill(p->pid, SIGKILL);
+	/* The whole group: the child is its leader and not yet reaped, so the group id is
+	 * still its own. */
+	kill(-p->pid, SIGKILL);
 	close_fd(&p->fds[0].fd);
 	close_fd(&p->fds[1].fd);
 }
@@ -197,7 +244,9 @@ int fl_proc_finish(struct fl_proc *p, int *status)
 	struct fl_error saved = *fl_error_last();
 	close_fd(&p->fds[0].fd);
 	close_fd(&p->fds[1].fd);
-	if (wait_status(p->pid, status) < 0)
+	int waited = wait_status(p->pid, status);
+	groups_remove(p->pid);
+	if (waited < 0)
 		return -1;
 	if (p->timed_out)
 		return fl_error_set(FL_E_OS, "%s timed out after %d seconds", p->name,

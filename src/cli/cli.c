@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "fleet/error.h"
+#include "fleet/process.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -369,6 +370,7 @@ static void remove_and_die(int sig)
 {
 	if (cleanup_armed)
 		unlink(cleanup_path);
+	fl_proc_signal_all(sig);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

@@ -4,6 +4,7 @@
 #include "fleet/error.h"
 #include "fleet/process.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,10 +104,36 @@ static int run_family(int argc, char **argv)
 	return CLI_EXIT_USAGE;
 }
 
+/* Children run in process groups of their own (see fl_proc_signal_all): a signal that
+ * ends fleet is passed on to them, then ends fleet as it would have. */
+static void pass_on_and_die(int sig)
+{
+	fl_proc_signal_all(sig);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void pass_signals_to_children(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		/* A signal ignored by whoever started fleet (nohup, a background job) stays so. */
+		if (sigaction(sigs[i], NULL, &old) < 0 || old.sa_handler == SIG_IGN)
+			continue;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = pass_on_and_die;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	/* Before any key or plaintext is in memory. */
 	if (fl_core_dumps_disable() < 0)
 		fprintf(stderr, "fleet: warning: %s\n", fl_error_last()->message);
+	pass_signals_to_children();
 	return run_family(argc, argv);
 }

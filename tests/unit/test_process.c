@@ -9,9 +9,13 @@
 #include "fleet/error.h"
 #include "fleet/process.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SH(script)                                                                                 \
 	(char *[])                                                                                 \
@@ -74,6 +78,44 @@ static void test_bound_and_timeout(void **state)
 	fl_buf_free(&out2);
 }
 
+/* Whether a process is gone: no such process, or a zombie nobody reaped yet (killed). */
+static int process_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return kill(pid, 0) < 0 && errno == ESRCH;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
+/* A timeout ends what the child started, not only the child (its process group). */
+static void test_timeout_kills_grandchildren(void **state)
+{
+	(void)state;
+	struct fl_buf out = FL_BUF_INIT;
+	int status;
+	/* The grandchild's stdout is not the pipe, so fleet does not wait for it. */
+	char **argv = SH("sleep 100 >/dev/null & echo $!; sleep 100");
+	assert_int_equal(fl_run_capture_ex(argv, NULL, 0, 1, &out, NULL, &status), -1);
+	assert_non_null(strstr(fl_error_last()->message, "timed out"));
+	pid_t grandchild = (pid_t)atol(out.ptr);
+	assert_true(grandchild > 0);
+	/* SIGKILL is delivered at once, but the process may take a moment to be torn down:
+	 * wait for it (a bound, not a timing being checked). */
+	int gone = 0;
+	for (int i = 0; i < 200 && !(gone = process_gone(grandchild)); i++)
+		usleep(50000);
+	if (!gone)
+		kill(grandchild, SIGKILL);
+	assert_true(gone);
+	fl_buf_free(&out);
+}
+
 static void test_input_and_status(void **state)
 {
 	(void)state;
@@ -97,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_bound_and_timeout),
+	    cmocka_unit_test(test_timeout_kills_grandchildren),
 	    cmocka_unit_test(test_input_and_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
