@@ -258,14 +258,44 @@ int cli_dispatch(const char *family, const char *summary, const struct cli_verb 
 	return CLI_EXIT_USAGE;
 }
 
+/* Pass-through when there is nothing to escape: tables of a thousand machines print
+ * without a copy per cell. */
+static int needs_escape(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '\\' || *p >= 0x80)
+			return 1;
+	return 0;
+}
+
+const char *cli_printable(const char *s)
+{
+	/* A few results live at once (several in one printf); each is reused later. */
+	static struct fl_buf ring[8];
+	static unsigned next;
+	if (!s || !needs_escape(s))
+		return s;
+	struct fl_buf *b = &ring[next++ % 8];
+	fl_buf_clear(b);
+	if (fl_buf_put_printable(b, s, strlen(s), 0) < 0)
+		return "(out of memory)";
+	return b->ptr;
+}
+
 int cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("fleet: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	struct fl_buf msg = FL_BUF_INIT, shown = FL_BUF_INIT;
+	/* Messages name machines, files and values from a flake: never raw escapes. */
+	if (fl_buf_vprintf(&msg, fmt, ap) == 0 &&
+	    fl_buf_put_printable(&shown, msg.ptr, msg.len, 1) == 0)
+		fprintf(stderr, "fleet: %s\n", shown.ptr);
+	else
+		fputs("fleet: out of memory\n", stderr);
 	va_end(ap);
+	fl_buf_free(&msg);
+	fl_buf_free(&shown);
 	return CLI_EXIT_FAIL;
 }
 

@@ -94,6 +94,10 @@ int cli_dispatch(const char *family, const char *summary, const struct cli_verb 
 
 /* "fleet: <message>" on stderr; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* s as it may be shown on a terminal (fl_buf_put_printable): s itself when it has nothing
+ * to escape, else a copy valid for the next 7 calls. Every value from a flake in a human
+ * table or listing goes through it. NULL stays NULL. */
+const char *cli_printable(const char *s);
 /* Prints the library's last error; returns CLI_EXIT_FAIL. */
 int cli_fail_lib(void);
 /* A usage error with a pointer to --help; returns CLI_EXIT_USAGE. */

@@ -111,9 +111,10 @@ int cli_machines_table(const struct fl_inventory *inv, const size_t *idx, size_t
 		const struct fl_machine *m = &inv->machines[idx[i]];
 		size_t tl = m->tags.n ? m->tags.n - 1 : 1;
 		for (size_t t = 0; t < m->tags.n; t++)
-			tl += strlen(m->tags.v[t]);
-		size_t cols[4] = {strlen(m->name), strlen(m->machine_class),
-		                  m->system ? strlen(m->system) : 1, tl};
+			tl += strlen(cli_printable(m->tags.v[t]));
+		size_t cols[4] = {strlen(cli_printable(m->name)),
+		                  strlen(cli_printable(m->machine_class)),
+		                  m->system ? strlen(cli_printable(m->system)) : 1, tl};
 		for (int c = 0; c < 4; c++)
 			if (cols[c] > w[c])
 				w[c] = cols[c];
@@ -122,20 +123,23 @@ int cli_machines_table(const struct fl_inventory *inv, const size_t *idx, size_t
 	       (int)w[2], header[2], (int)w[3], header[3], header[4]);
 	for (size_t i = 0; i < n; i++) {
 		const struct fl_machine *m = &inv->machines[idx[i]];
-		printf("%-*s  %-*s  %-*s  ", (int)w[0], m->name, (int)w[1], m->machine_class,
-		       (int)w[2], m->system ? m->system : "-");
+		printf("%-*s  %-*s  %-*s  ", (int)w[0], cli_printable(m->name), (int)w[1],
+		       cli_printable(m->machine_class), (int)w[2],
+		       m->system ? cli_printable(m->system) : "-");
 		size_t tl = 0;
 		for (size_t t = 0; t < m->tags.n; t++) {
+			const char *tag = cli_printable(m->tags.v[t]);
 			if (t)
 				putchar(',');
-			fputs(m->tags.v[t], stdout);
-			tl += strlen(m->tags.v[t]) + (t ? 1 : 0);
+			fputs(tag, stdout);
+			tl += strlen(tag) + (t ? 1 : 0);
 		}
 		if (!m->tags.n) {
 			putchar('-');
 			tl = 1;
 		}
-		printf("%*s  %s\n", (int)(w[3] - tl), "", m->target_host ? m->target_host : "-");
+		printf("%*s  %s\n", (int)(w[3] - tl), "",
+		       m->target_host ? cli_printable(m->target_host) : "-");
 	}
 	return CLI_EXIT_OK;
 }
@@ -240,19 +244,23 @@ static int inventory_show(int argc, char **argv)
 		goto out;
 	}
 	char *tags = join(&m->tags, ", ");
-	printf("machine:   %s\nclass:     %s\nsystem:    %s\ntags:      %s\n", m->name,
-	       m->machine_class, m->system ? m->system : "-", tags && *tags ? tags : "-");
+	printf("machine:   %s\nclass:     %s\nsystem:    %s\ntags:      %s\n",
+	       cli_printable(m->name), cli_printable(m->machine_class),
+	       m->system ? cli_printable(m->system) : "-",
+	       tags && *tags ? cli_printable(tags) : "-");
 	printf("target:    %s\nbuild on:  %s\nwave:      %ld\ntoplevel:  %s\n",
-	       m->target_host ? m->target_host : "-", m->build_host ? m->build_host : "(local)",
-	       m->wave, m->toplevel ? m->toplevel : "-");
+	       m->target_host ? cli_printable(m->target_host) : "-",
+	       m->build_host ? cli_printable(m->build_host) : "(local)", m->wave,
+	       m->toplevel ? cli_printable(m->toplevel) : "-");
 	free(tags);
 	printf("roles:     ");
 	size_t i;
 	json_t *o;
 	json_array_foreach(roles, i, o)
 	{
-		printf("%s%s/%s", i ? ", " : "", json_string_value(json_object_get(o, "instance")),
-		       json_string_value(json_object_get(o, "role")));
+		printf("%s%s/%s", i ? ", " : "",
+		       cli_printable(json_string_value(json_object_get(o, "instance"))),
+		       cli_printable(json_string_value(json_object_get(o, "role"))));
 	}
 	printf("%s\n", json_array_size(roles) ? "" : "-");
 	json_decref(roles);
@@ -260,10 +268,10 @@ static int inventory_show(int argc, char **argv)
 	for (size_t g = 0; g < m->ngenerators; g++) {
 		const struct fl_generator *gen = &m->generators[g];
 		char *deps = join(&gen->dependencies, ", ");
-		printf("  %s%s: %zu file%s, %zu prompt%s%s%s\n", gen->name,
+		printf("  %s%s: %zu file%s, %zu prompt%s%s%s\n", cli_printable(gen->name),
 		       gen->share ? " (shared)" : "", gen->nfiles, gen->nfiles == 1 ? "" : "s",
 		       gen->nprompts, gen->nprompts == 1 ? "" : "s",
-		       deps && *deps ? "; needs " : "", deps && *deps ? deps : "");
+		       deps && *deps ? "; needs " : "", deps && *deps ? cli_printable(deps) : "");
 		free(deps);
 	}
 	rc = CLI_EXIT_OK;
@@ -445,7 +453,7 @@ static int inventory_validate(int argc, char **argv)
 		fprintf(stderr, "%zu problem%s:\n", inv->problems.n,
 		        inv->problems.n == 1 ? "" : "s");
 		for (size_t i = 0; i < inv->problems.n; i++)
-			fprintf(stderr, "  - %s\n", inv->problems.v[i]);
+			fprintf(stderr, "  - %s\n", cli_printable(inv->problems.v[i]));
 	} else {
 		printf("ok: %zu machine%s, %zu instance%s, no problems\n", inv->nmachines,
 		       inv->nmachines == 1 ? "" : "s", inv->ninstances,
@@ -504,9 +512,10 @@ static int inventory_graph(int argc, char **argv)
 		node_id(&id, "m_", inv->machines[i].name, NULL);
 		if (dot)
 			fl_buf_printf(&out, "  %s [label=\"%s\", shape=box];\n", id.ptr,
-			              inv->machines[i].name);
+			              cli_printable(inv->machines[i].name));
 		else
-			fl_buf_printf(&out, "  %s[\"%s\"]\n", id.ptr, inv->machines[i].name);
+			fl_buf_printf(&out, "  %s[\"%s\"]\n", id.ptr,
+			              cli_printable(inv->machines[i].name));
 	}
 	for (size_t i = 0; i < inv->ninstances; i++) {
 		const struct fl_instance *in = &inv->instances[i];
@@ -514,19 +523,19 @@ static int inventory_graph(int argc, char **argv)
 		node_id(&id, "i_", in->name, NULL);
 		if (dot)
 			fl_buf_printf(&out, "  %s [label=\"%s\", shape=ellipse];\n", id.ptr,
-			              in->name);
+			              cli_printable(in->name));
 		else
-			fl_buf_printf(&out, "  %s([\"%s\"])\n", id.ptr, in->name);
+			fl_buf_printf(&out, "  %s([\"%s\"])\n", id.ptr, cli_printable(in->name));
 		for (size_t r = 0; r < in->nroles; r++) {
 			fl_buf_clear(&id2);
 			node_id(&id2, "r_", in->name, in->roles[r].name);
 			if (dot)
-				fl_buf_printf(&out,
-				              "  %s [label=\"%s\", shape=diamond];\n  %s -> %s;\n",
-				              id2.ptr, in->roles[r].name, id.ptr, id2.ptr);
+				fl_buf_printf(
+				    &out, "  %s [label=\"%s\", shape=diamond];\n  %s -> %s;\n",
+				    id2.ptr, cli_printable(in->roles[r].name), id.ptr, id2.ptr);
 			else
 				fl_buf_printf(&out, "  %s{\"%s\"}\n  %s --> %s\n", id2.ptr,
-				              in->roles[r].name, id.ptr, id2.ptr);
+				              cli_printable(in->roles[r].name), id.ptr, id2.ptr);
 			for (size_t k = 0; k < in->roles[r].machines.n; k++) {
 				struct fl_buf mid = FL_BUF_INIT;
 				node_id(&mid, "m_", in->roles[r].machines.v[k], NULL);

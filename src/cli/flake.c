@@ -112,7 +112,7 @@ void cli_table_row(struct cli_table *t, const char *const *cols)
 		t->cap = cap;
 	}
 	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = strdup(cols[i] ? cols[i] : "-");
+		t->cells[t->nrows * t->ncols + i] = strdup(cols[i] ? cli_printable(cols[i]) : "-");
 	t->nrows++;
 }
 
