@@ -144,6 +144,131 @@ static void test_skip(void **state)
 	fl_jdoc_free(&d);
 }
 
+/* RFC 8259, which the reader implements, and what it adds (duplicate keys, a depth
+ * limit): every one of these must be refused, whole, in one-byte pieces, and inside a
+ * skipped value (checked, not built). Written by hand from the RFC's grammar. */
+static const char *const invalid_docs[] = {
+    /* trailing, missing and doubled commas (§4, §5) */
+    "{\"a\":1,}",
+    "[1,]",
+    "[,]",
+    "{,}",
+    "[1,,2]",
+    "[1 2]",
+    "{\"a\":1 \"b\":2}",
+    "{\"a\" 1}",
+    /* numbers (§6): leading zeros, signs, bare points, exponents, hex, non-numbers */
+    "01",
+    "-01",
+    "[00]",
+    "+1",
+    ".5",
+    "1.",
+    "1.e5",
+    "1e",
+    "1e+",
+    "-",
+    "0x10",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1_000",
+    "[1.5.5]",
+    /* strings (§7): control characters unescaped, bad escapes, surrogates alone */
+    "\"a\x01"
+    "b\"",
+    "\"tab\there\"",
+    "\"new\nline\"",
+    "\"\x1f\"",
+    "\"bad \\x\"",
+    "\"\\'\"",
+    "\"\\u12\"",
+    "\"\\u12G4\"",
+    "\"\\U0041\"",
+    "\"\\ud800\"",
+    "\"\\udc00\"",
+    "\"\\ud800\\u0041\"",
+    "\"\\ud800x\"",
+    "\"\\udbff\\ud800\"",
+    "'single'",
+    "\"unterminated",
+    /* names must be strings (§4) */
+    "{a:1}",
+    "{1:1}",
+    "{null:1}",
+    /* literals (§3) are lowercase and whole */
+    "tru",
+    "True",
+    "nul",
+    "NULL",
+    "falsey",
+    "[truex]",
+    /* no comments, no other whitespace (§2) */
+    "[1 // c\n]",
+    "[1 /* c */]",
+    "[1,\f2]",
+    "[1,\v2]",
+    "[1,\xc2\xa0"
+    "2]",
+    /* one value only, complete (§2) */
+    "",
+    " ",
+    "{} {}",
+    "1 2",
+    "{}x",
+    "[",
+    "{\"a\":",
+    "{\"a\"",
+    "[1",
+    "{\"a\":1",
+};
+
+/* What the reader adds: duplicate keys, at any depth (not looked for inside a skipped
+ * value, only once it is built). */
+static const char *const duplicate_docs[] = {
+    "{\"dup\":1,\"dup\":2}",
+    "{\"x\":{\"a\":1,\"b\":2,\"a\":3}}",
+};
+
+static void test_invalid_documents(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(invalid_docs) / sizeof(invalid_docs[0]); i++) {
+		const char *text = invalid_docs[i];
+		size_t len = strlen(text);
+		struct fl_jdoc d;
+		if (fl_jdoc_parse(text, len, &d) == 0)
+			fail_msg("accepted: '%s'", text);
+		assert_int_equal(fl_error_last()->klass, FL_E_INVALID);
+		struct trickle t = {text, len, 0, 1, 0};
+		struct fl_jsource src = {trickle_more, &t};
+		if (fl_jdoc_parse_stream(text, 0, &src, NULL, &d) == 0)
+			fail_msg("accepted in pieces: '%s'", text);
+		/* Inside a skipped value: checked all the same. */
+		char wrapped[256];
+		snprintf(wrapped, sizeof(wrapped), "{\"machines\":{\"a\":{\"generators\":%s}}}",
+		         text);
+		static const char *const gens[] = {"machines", "*", "generators", NULL};
+		if (len && fl_jdoc_parse_ex(wrapped, strlen(wrapped), gens, &d) == 0)
+			fail_msg("accepted when skipped: '%s'", wrapped);
+	}
+	for (size_t i = 0; i < sizeof(duplicate_docs) / sizeof(duplicate_docs[0]); i++) {
+		struct fl_jdoc d;
+		if (fl_jdoc_parse(duplicate_docs[i], strlen(duplicate_docs[i]), &d) == 0)
+			fail_msg("accepted: '%s'", duplicate_docs[i]);
+		assert_non_null(strstr(fl_error_last()->message, "duplicate key"));
+	}
+	/* Nesting deeper than 512 levels. */
+	char deep[1300];
+	memset(deep, '[', 600);
+	memset(deep + 600, ']', 600);
+	struct fl_jdoc d;
+	assert_int_equal(fl_jdoc_parse(deep, 1200, &d), -1);
+	assert_non_null(strstr(fl_error_last()->message, "nested too deeply"));
+	assert_int_equal(fl_jdoc_parse(deep + 100, 1000, &d), 0); /* 500 levels are fine */
+	fl_jdoc_free(&d);
+}
+
 static void test_source_failure(void **state)
 {
 	(void)state;
@@ -162,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_pieces_equal_whole),
 	    cmocka_unit_test(test_skip),
 	    cmocka_unit_test(test_source_failure),
+	    cmocka_unit_test(test_invalid_documents),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
