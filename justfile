@@ -36,6 +36,10 @@ bench: build
     bench/flat
     bench/inventory
 
+# Mutation check: each tests/mutants/*.patch must make the suite fail (slow; not in CI)
+mutants:
+    JOBS={{jobs}} bash tests/mutants/run.sh
+
 # Longer fuzzing runs (default 5 minutes per target)
 fuzz seconds="300":
     CC=clang cmake -S . -B build-fuzz -DFLEET_FUZZ=ON -DFLEET_SANITIZE=ON -DFUZZ_SECONDS={{seconds}} >/dev/null

@@ -116,8 +116,37 @@ static int open_special(struct fl_atomic_file *f, const char *path)
 	return 0;
 }
 
+/* A symlink's target as a path: relative targets are taken from the link's directory. */
+static char *link_target(const char *path)
+{
+	char target[4096];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0) {
+		fl_error_set_os("cannot read the symbolic link %s", path);
+		return NULL;
+	}
+	target[n] = '\0';
+	char *copy = strdup(path), *out = NULL;
+	if (copy) {
+		const char *dir = dirname(copy);
+		size_t need = strlen(dir) + (size_t)n + 2;
+		if (target[0] == '/')
+			out = strdup(target);
+		else if ((out = malloc(need)))
+			snprintf(out, need, "%s/%s", dir, target);
+	}
+	free(copy);
+	if (!out)
+		fl_error_set(FL_E_NOMEM, "out of memory");
+	return out;
+}
+
+/* Links are followed one at a time, each checked as the name given was: a link of the
+ * user's may point at one another user planted. */
+#define MAX_LINKS 40
+
 static int atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode, int no_replace,
-                       int resolved)
+                       int links)
 {
 	struct stat lst;
 	if (lstat(path, &lst) < 0) {
@@ -136,13 +165,7 @@ static int atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode, 
 		return fl_error_set(FL_E_INVALID, "%s is a directory", path);
 	char dir[4096];
 	if (S_ISLNK(lst.st_mode)) {
-		if (resolved) /* a link appeared where realpath found none: someone is racing */
-			return fl_error_set(
-			    FL_E_INVALID,
-			    "%s became a symbolic link while it was opened; refusing "
-			    "to follow it",
-			    path);
-		if (lst.st_uid != geteuid())
+		if (!owned_by_us(&lst))
 			return fl_error_set(
 			    FL_E_INVALID,
 			    "%s is a symbolic link owned by another user (uid %u); "
@@ -156,11 +179,14 @@ static int atomic_open(struct fl_atomic_file *f, const char *path, mode_t mode, 
 			    "%s; refusing to follow it: another user could point it "
 			    "elsewhere",
 			    path, dir);
+		if (links >= MAX_LINKS)
+			return fl_error_set(FL_E_INVALID, "%s: too many levels of symbolic links",
+			                    path);
 		/* Replace the link's target, not the link. */
-		char *target = realpath(path, NULL);
+		char *target = link_target(path);
 		if (!target)
-			return fl_error_set_os("cannot resolve the symbolic link %s", path);
-		int rc = atomic_open(f, target, mode, 0, 1);
+			return -1;
+		int rc = atomic_open(f, target, mode, 0, links + 1);
 		free(target);
 		return rc;
 	}

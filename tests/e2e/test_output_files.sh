@@ -116,6 +116,12 @@ link_case "sops decrypt -o: a planted symlink is not followed" \
 	"$FLEET" sops decrypt -o "$SHARED_DIR/link" "$T/secret.yaml"
 link_case "age keygen -o: a planted symlink is not followed" "already exists.*refusing" \
 	"$FLEET" age keygen -o "$SHARED_DIR/link"
+# A link of the user's, in a private directory, pointing at the planted one: each link
+# on the way is checked, not only the first.
+ln -s "$SHARED_DIR/link" "$T/via"
+link_case "a symlink of the user's leading to a planted one is not followed" \
+	"symbolic link owned by another user.*refusing to follow" \
+	"$FLEET" age -d -i "$T/key.txt" -o "$T/via" "$T/secret.age"
 check "the planted symlink is left alone" [ -L "$SHARED_DIR/link" ]
 # The user's own symlink in a world-writable directory: nobody could swap it meanwhile.
 ln -s "$T/victim" "$SHARED_DIR/mylink"
