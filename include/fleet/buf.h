@@ -50,8 +50,9 @@ char *fl_buf_detach(struct fl_buf *b);
 /* Appends text for a terminal: control characters (C0, DEL, C1), which could move the
  * cursor, retitle the window or hide what follows, and bytes that are not UTF-8 are
  * written as \xNN (\u00NN for C1) and a backslash as \\, so that a value from a flake
- * shows as what it is. keep_newlines: '\n' and '\t' pass (multi-line messages). */
-int fl_buf_put_printable(struct fl_buf *b, const char *s, size_t len, int keep_newlines);
+ * shows as what it is. message: for prose (error messages), '\n', '\t' and a backslash
+ * pass as they are. */
+int fl_buf_put_printable(struct fl_buf *b, const char *s, size_t len, int message);
 
 /* Wipes memory that held a secret; never optimised away. */
 void fl_memzero(void *p, size_t n);

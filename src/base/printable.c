@@ -30,7 +30,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-int fl_buf_put_printable(struct fl_buf *b, const char *s, size_t n, int keep_newlines)
+int fl_buf_put_printable(struct fl_buf *b, const char *s, size_t n, int message)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -41,10 +41,10 @@ int fl_buf_put_printable(struct fl_buf *b, const char *s, size_t n, int keep_new
 		if (len == 0) { /* not UTF-8: the byte, shown as a byte */
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
 			len = 1;
+		} else if (message && (c == '\n' || c == '\t' || c == '\\')) {
+			esc[0] = (char)c, esc[1] = '\0';
 		} else if (c == '\\') {
 			snprintf(esc, sizeof(esc), "\\\\");
-		} else if (keep_newlines && (c == '\n' || c == '\t')) {
-			esc[0] = (char)c, esc[1] = '\0';
 		} else if (c < 0x20 || c == 0x7f) { /* C0 controls and DEL: ESC starts sequences */
 			snprintf(esc, sizeof(esc), "\\x%02x", c);
 		} else if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) { /* C1 controls (CSI, OSC) */

@@ -14,7 +14,7 @@
 
 static const struct {
 	const char *in;
-	int keep_newlines;
+	int message;
 	const char *out;
 } cases[] = {
     {"web1", 0, "web1"},
@@ -41,6 +41,7 @@ static const struct {
     {"l1\nl2\tx\r", 0, "l1\\x0al2\\x09x\\x0d"},
     {"l1\nl2\tx\r", 1, "l1\nl2\tx\\x0d"},
     {"\x1b\n", 1, "\\x1b\n"},
+    {"a literal \\n in C:\\dir", 1, "a literal \\n in C:\\dir"},
 };
 
 static void test_cases(void **state)
@@ -48,9 +49,9 @@ static void test_cases(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fl_buf b = FL_BUF_INIT;
-		assert_int_equal(fl_buf_put_printable(&b, cases[i].in, strlen(cases[i].in),
-		                                      cases[i].keep_newlines),
-		                 0);
+		assert_int_equal(
+		    fl_buf_put_printable(&b, cases[i].in, strlen(cases[i].in), cases[i].message),
+		    0);
 		const char *got = b.ptr ? b.ptr : "";
 		if (strcmp(got, cases[i].out) != 0)
 			fail_msg("case %zu: got '%s', want '%s'", i, got, cases[i].out);
