@@ -72,7 +72,8 @@ static const char *kind_name(mode_t m)
 	       : S_ISSOCK(m) ? "a socket"
 	       : S_ISDIR(m)  ? "a directory"
 	       : S_ISLNK(m)  ? "a symbolic link"
-	                     : "not a regular file";
+	       : S_ISREG(m)  ? "a regular file"
+	                     : "an unknown kind of file";
 }
 
 /* Devices and pipes (-o /dev/null, a FIFO of the user's) cannot be replaced: write to
