@@ -9,10 +9,14 @@
 
 /* Runs argv[0] (searched on PATH) with stdin from /dev/null, capturing stdout into out
  * (and stderr into err if not NULL; else it is inherited). *status gets the exit code,
- * or 128+signal. Returns -1 only if the program could not be started. */
+ * or 128+signal. Returns -1 only if the program could not be started. The program stays
+ * in fleet's process group, so it may ask on the terminal (as sops lets
+ * SOPS_AGE_KEY_CMD do) and Ctrl-C reaches it. */
 int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, int *status);
 /* As fl_run_capture, with stdin fed from `input` (may be NULL) and a timeout in seconds
- * (0: none) after which the child is killed and FL_E_OS "timed out" returned. */
+ * (0: none) after which the child is killed and FL_E_OS "timed out" returned. The child
+ * runs in a process group of its own, killed as a whole (see fl_proc_signal_all); like
+ * timeout(1), it cannot read from the terminal. */
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
                       struct fl_buf *out, struct fl_buf *err, int *status);
 /* As fl_run_capture_ex without input, for a program that may ask the user on the
@@ -31,6 +35,7 @@ struct fl_proc {
 	long deadline;        /* CLOCK_MONOTONIC ms, 0: none */
 	int timeout_sec;
 	int timed_out, overflowed;
+	int own_group; /* the child leads a process group of its own */
 	size_t out_max;
 	struct fl_buf *out, *err;
 };
@@ -42,7 +47,7 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 int fl_proc_more(struct fl_proc *p);
 /* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
 int fl_proc_finish(struct fl_proc *p, int *status);
-/* Children started with fl_proc_start (and fl_run_capture*) run in a process group of
+/* Children started with fl_proc_start and fl_run_capture_ex run in a process group of
  * their own, killed as a whole on a timeout or an error. This sends sig to every such
  * group still running; async-signal-safe, for the handler of a signal that ends fleet. */
 void fl_proc_signal_all(int sig);

@@ -60,11 +60,6 @@ static int wait_status(pid_t pid, int *status)
 	return 0;
 }
 
-int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, int *status)
-{
-	return fl_run_capture_ex(argv, NULL, 0, 0, out, err, status);
-}
-
 static long now_ms(void)
 {
 	struct timespec t;
@@ -79,10 +74,12 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size_t input_len,
-                  int timeout_sec, struct fl_buf *out, size_t out_max, struct fl_buf *err)
+static int proc_start(struct fl_proc *p, char *const argv[], const char *input, size_t input_len,
+                      int timeout_sec, struct fl_buf *out, size_t out_max, struct fl_buf *err,
+                      int own_group)
 {
 	memset(p, 0, sizeof(*p));
+	p->own_group = own_group;
 	p->name = argv[0];
 	p->out = out;
 	p->err = err;
@@ -125,12 +122,14 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 	 * children, a shell's background jobs), not only the program itself. */
 	posix_spawnattr_t attr;
 	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	posix_spawnattr_setpgroup(&attr, 0);
+	if (own_group) {
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+		posix_spawnattr_setpgroup(&attr, 0);
+	}
 	int rc = posix_spawnp(&p->pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
-	if (rc == 0)
+	if (rc == 0 && own_group)
 		groups_add(p->pid);
 	close_fd(&po[1]);
 	close_fd(&pe[1]);
@@ -160,11 +159,17 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 	return 0;
 }
 
+int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size_t input_len,
+                  int timeout_sec, struct fl_buf *out, size_t out_max, struct fl_buf *err)
+{
+	return proc_start(p, argv, input, input_len, timeout_sec, out, out_max, err, 1);
+}
+
 static void kill_child(struct fl_proc *p)
 {
 	/* The whole group: the child is its leader and not yet reaped, so the group id is
 	 * still its own. */
-	kill(-p->pid, SIGKILL);
+	kill(p->own_group ? -p->pid : p->pid, SIGKILL);
 	close_fd(&p->fds[0].fd);
 	close_fd(&p->fds[1].fd);
 }
@@ -245,7 +250,8 @@ int fl_proc_finish(struct fl_proc *p, int *status)
 	close_fd(&p->fds[0].fd);
 	close_fd(&p->fds[1].fd);
 	int waited = wait_status(p->pid, status);
-	groups_remove(p->pid);
+	if (p->own_group)
+		groups_remove(p->pid);
 	if (waited < 0)
 		return -1;
 	if (p->timed_out)
@@ -257,6 +263,14 @@ int fl_proc_finish(struct fl_proc *p, int *status)
 	if (rc < 0)
 		return fl_error_set(saved.klass, "%s", saved.message);
 	return 0;
+}
+
+int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, int *status)
+{
+	struct fl_proc p;
+	if (proc_start(&p, argv, NULL, 0, 0, out, 0, err, 0) < 0)
+		return -1;
+	return fl_proc_finish(&p, status);
 }
 
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,

@@ -116,6 +116,22 @@ static void test_timeout_kills_grandchildren(void **state)
 	fl_buf_free(&out);
 }
 
+/* fl_run_capture leaves the child in fleet's process group (it may prompt on the
+ * terminal, as sops lets SOPS_AGE_KEY_CMD); the timed variant gives it one of its own. */
+static void test_process_groups(void **state)
+{
+	(void)state;
+	struct fl_buf out = FL_BUF_INIT;
+	int status;
+	char **argv = SH("sed 's/.*) //' /proc/$$/stat | cut -d' ' -f3");
+	assert_int_equal(fl_run_capture(argv, &out, NULL, &status), 0);
+	assert_int_equal(atol(out.ptr), (long)getpgrp());
+	fl_buf_clear(&out);
+	assert_int_equal(fl_run_capture_ex(argv, NULL, 0, 30, &out, NULL, &status), 0);
+	assert_int_not_equal(atol(out.ptr), (long)getpgrp());
+	fl_buf_free(&out);
+}
+
 static void test_input_and_status(void **state)
 {
 	(void)state;
@@ -140,6 +156,7 @@ int main(void)
 	    cmocka_unit_test(test_stream),
 	    cmocka_unit_test(test_bound_and_timeout),
 	    cmocka_unit_test(test_timeout_kills_grandchildren),
+	    cmocka_unit_test(test_process_groups),
 	    cmocka_unit_test(test_input_and_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
