@@ -9,14 +9,12 @@
 
 /* Runs argv[0] (searched on PATH) with stdin from /dev/null, capturing stdout into out
  * (and stderr into err if not NULL; else it is inherited). *status gets the exit code,
- * or 128+signal. Returns -1 only if the program could not be started. The program stays
- * in fleet's process group, so it may ask on the terminal (as sops lets
- * SOPS_AGE_KEY_CMD do) and Ctrl-C reaches it. */
+ * or 128+signal. Returns -1 only if the program could not be started. */
 int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, int *status);
 /* As fl_run_capture, with stdin fed from `input` (may be NULL) and a timeout in seconds
  * (0: none) after which the child is killed and FL_E_OS "timed out" returned. The child
- * runs in a process group of its own, killed as a whole (see fl_proc_signal_all); like
- * timeout(1), it cannot read from the terminal. */
+ * (here and in fl_run_capture) runs in a process group of its own, killed as a whole
+ * (see fl_proc_signal_all); like timeout(1)'s, it cannot read from the terminal. */
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
                       struct fl_buf *out, struct fl_buf *err, int *status);
 /* As fl_run_capture_ex without input, for a program that may ask the user on the
@@ -47,9 +45,9 @@ int fl_proc_start(struct fl_proc *p, char *const argv[], const char *input, size
 int fl_proc_more(struct fl_proc *p);
 /* Reads the rest of the output and waits for the child; *status as fl_run_capture. */
 int fl_proc_finish(struct fl_proc *p, int *status);
-/* Children started with fl_proc_start and fl_run_capture_ex run in a process group of
- * their own, killed as a whole on a timeout or an error. This sends sig to every such
- * group still running; async-signal-safe, for the handler of a signal that ends fleet. */
+/* Children started with fl_proc_start, fl_run_capture and fl_run_capture_ex run in a
+ * process group of their own, killed as a whole on a timeout or an error. This sends sig to every
+ * such group still running; async-signal-safe, for the handler of a signal that ends fleet. */
 void fl_proc_signal_all(int sig);
 
 /* Keeps this process's memory (identities, plaintext) out of core dumps: RLIMIT_CORE 0

@@ -267,10 +267,7 @@ int fl_proc_finish(struct fl_proc *p, int *status)
 
 int fl_run_capture(char *const argv[], struct fl_buf *out, struct fl_buf *err, int *status)
 {
-	struct fl_proc p;
-	if (proc_start(&p, argv, NULL, 0, 0, out, 0, err, 0) < 0)
-		return -1;
-	return fl_proc_finish(&p, status);
+	return fl_run_capture_ex(argv, NULL, 0, 0, out, err, status);
 }
 
 int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, int timeout_sec,
@@ -284,8 +281,11 @@ int fl_run_capture_ex(char *const argv[], const char *input, size_t input_len, i
 
 int fl_run_capture_tty(char *const argv[], int timeout_sec, struct fl_buf *out, int *status)
 {
-	/* The child is started in fleet's own process group here. */
-	return fl_run_capture_ex(argv, NULL, 0, timeout_sec, out, NULL, status);
+	/* In fleet's process group, the terminal's foreground: it may prompt there. */
+	struct fl_proc p;
+	if (proc_start(&p, argv, NULL, 0, timeout_sec, out, 0, NULL, 0) < 0)
+		return -1;
+	return fl_proc_finish(&p, status);
 }
 
 int fl_run_interactive(char *const argv[], char *const envp[], int *status)

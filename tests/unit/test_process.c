@@ -116,18 +116,21 @@ static void test_timeout_kills_grandchildren(void **state)
 	fl_buf_free(&out);
 }
 
-/* fl_run_capture leaves the child in fleet's process group (it may prompt on the
- * terminal, as sops lets SOPS_AGE_KEY_CMD); the timed variant gives it one of its own. */
+/* fl_run_capture_tty leaves the child in fleet's process group (it may prompt on the
+ * terminal, as sops lets SOPS_AGE_KEY_CMD); the others give it one of its own. */
 static void test_process_groups(void **state)
 {
 	(void)state;
 	struct fl_buf out = FL_BUF_INIT;
 	int status;
 	char **argv = SH("sed 's/.*) //' /proc/$$/stat | cut -d' ' -f3");
-	assert_int_equal(fl_run_capture(argv, &out, NULL, &status), 0);
+	assert_int_equal(fl_run_capture_tty(argv, 30, &out, &status), 0);
 	assert_int_equal(atol(out.ptr), (long)getpgrp());
 	fl_buf_clear(&out);
 	assert_int_equal(fl_run_capture_ex(argv, NULL, 0, 30, &out, NULL, &status), 0);
+	assert_int_not_equal(atol(out.ptr), (long)getpgrp());
+	fl_buf_clear(&out);
+	assert_int_equal(fl_run_capture(argv, &out, NULL, &status), 0);
 	assert_int_not_equal(atol(out.ptr), (long)getpgrp());
 	fl_buf_free(&out);
 }
