@@ -65,7 +65,7 @@ int cli_flake_load(struct cli_flake *ctx, enum cli_problems problems)
 		fprintf(stderr, "fleet: %s: the fleet configuration has %zu problem%s:\n",
 		        ctx->flake.ptr, ctx->inv.problems.n, ctx->inv.problems.n == 1 ? "" : "s");
 		for (size_t i = 0; i < ctx->inv.problems.n; i++)
-			fprintf(stderr, "  - %s\n", ctx->inv.problems.v[i]);
+			fprintf(stderr, "  - %s\n", cli_printable(ctx->inv.problems.v[i]));
 		return CLI_EXIT_FAIL;
 	}
 	return 0;
