@@ -31,6 +31,13 @@ src=$scratch/src
 build=$scratch/build
 log=$scratch/log
 mkdir -p "$scratch" "$log"
+# The patches as they are now: the checkout may change while this runs (a rebase).
+rm -rf "$scratch/patches"
+mkdir -p "$scratch/patches"
+for p in "${patches[@]}"; do
+	cp "$p" "$scratch/patches/" || { echo "mutants: cannot read $p" >&2; exit 1; }
+done
+patches=("${patches[@]/#*\//$scratch/patches/}")
 # The scratch copy sits inside this checkout: stop git from finding the repository above
 # it, so `git apply` patches the copy as plain files.
 export GIT_CEILING_DIRECTORIES=$scratch
