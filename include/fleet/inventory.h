@@ -134,6 +134,8 @@ struct fl_inventory_json_machine {
 int fl_inventory_json_add_machine(const char *text, size_t len,
                                   const struct fl_inventory_json_machine *m, struct fl_buf *out);
 
+/* Appends a copy of a followed by b (b may be ""). */
+int fl_strv_add(struct fl_strv *v, const char *a, const char *b);
 void fl_strv_free(struct fl_strv *v);
 
 #endif

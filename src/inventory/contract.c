@@ -26,6 +26,19 @@ static int is_integer(const struct fl_jv *v)
 #define JV_ARRAY_FOREACH(arr, idx, val)                                                            \
 	for ((idx) = 0; (idx) < (arr)->n && ((val) = &(arr)->items[idx], 1); (idx)++)
 
+int fl_strv_add(struct fl_strv *v, const char *a, const char *b)
+{
+	char **grown = realloc(v->v, (v->n + 1) * sizeof(char *));
+	if (!grown)
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	v->v = grown;
+	size_t n = strlen(a) + strlen(b) + 1;
+	if (!(v->v[v->n] = malloc(n)))
+		return fl_error_set(FL_E_NOMEM, "out of memory");
+	snprintf(v->v[v->n++], n, "%s%s", a, b);
+	return 0;
+}
+
 void fl_strv_free(struct fl_strv *v)
 {
 	for (size_t i = 0; i < v->n; i++)

@@ -105,19 +105,10 @@ static int git_load(void)
 	return git_ready ? 0 : fl_error_set(FL_E_UNSUPPORTED, "%s", git_load_error);
 }
 
+/* A watch list is optional: NULL when the caller keeps no stamp. */
 static int watch_add(struct fl_strv *w, const char *a, const char *b)
 {
-	if (!w)
-		return 0;
-	char **v = realloc(w->v, (w->n + 1) * sizeof(char *));
-	if (!v)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	w->v = v;
-	size_t n = strlen(a) + strlen(b) + 1;
-	if (!(w->v[w->n] = malloc(n)))
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	snprintf(w->v[w->n++], n, "%s%s", a, b);
-	return 0;
+	return w ? fl_strv_add(w, a, b) : 0;
 }
 
 /* A work-tree file and every directory above it up to the work tree's root: a new file

@@ -74,16 +74,7 @@ static int nix_identity(const struct fl_nix *nx, crypto_hash_sha256_state *h)
 
 static int watch_add(struct fl_strv *w, const char *path)
 {
-	if (!w)
-		return 0;
-	char **v = realloc(w->v, (w->n + 1) * sizeof(char *));
-	if (!v)
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	w->v = v;
-	if (!(w->v[w->n] = strdup(path)))
-		return fl_error_set(FL_E_NOMEM, "out of memory");
-	w->n++;
-	return 0;
+	return w ? fl_strv_add(w, path, "") : 0;
 }
 
 /* Byte order, whatever the locale: the key must not depend on it. */
