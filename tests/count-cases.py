@@ -5,7 +5,8 @@ ctest -V prefixes every line a test prints with "<number>: ". Each test program 
 counted by what it says about its cases, first form found:
 
   - TAP-like lines "ok - NAME" / "not ok - NAME" (tests/e2e/lib.sh): one case each;
-  - cmocka's "[ RUN      ]" / "[       OK ]" lines: one case per test function;
+  - cmocka's "[ RUN      ]" / "[       OK ]" lines: one case per test function (a
+    skipped one counts neither way);
   - a line "N passed, M failed" (e.g. the CCTV vector runner): N + M cases;
   - nothing of the kind (a fuzz target): the program is one case;
   - a program ctest reports as skipped (exit 77): no case, and its "skip - WHY" line
@@ -30,10 +31,15 @@ def count(lines):
     notok = sum(1 for l in lines if l.startswith("not ok - "))
     if ok or notok:
         return ok, notok
-    run = sum(1 for l in lines if l.startswith("[ RUN      ]"))
+    run = [l[12:].strip() for l in lines if l.startswith("[ RUN      ]")]
     if run:
-        good = sum(1 for l in lines if l.startswith("[       OK ]"))
-        return good, run - good
+        # cmocka: each test that ran ends OK, FAILED or SKIPPED (skip()); a skipped one
+        # counts neither way, and one with no verdict (a crash) fails.
+        good = {l[12:].strip() for l in lines if l.startswith("[       OK ]")}
+        skipped = {l[12:].strip() for l in lines if l.startswith("[  SKIPPED ]")}
+        ok = sum(1 for n in run if n in good)
+        bad = sum(1 for n in run if n not in good and n not in skipped)
+        return ok, bad
     for l in reversed(lines):
         m = PASSED_LINE.search(l)
         if m:

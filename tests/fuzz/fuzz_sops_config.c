@@ -25,9 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!rule.config_path)
 			abort();
 		if (rc == 0) {
-			for (size_t a = 0; a < rule.nage; a++)
-				if (!rule.age[a] || !*rule.age[a])
-					abort();
+			for (size_t g = 0; g < rule.keys.ngroups; g++)
+				for (size_t a = 0; a < rule.keys.groups[g].nage; a++)
+					if (!rule.keys.groups[g].age[a] ||
+					    !*rule.keys.groups[g].age[a])
+						abort();
 			struct fl_sops_rules cli = {0};
 			struct fl_sops_file f;
 			if (fl_sops_rules_resolve(&cli, &rule.rules) == 0 &&

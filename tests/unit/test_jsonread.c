@@ -37,8 +37,8 @@ static const char *const docs[] = {
     "[]",
     "  {\"a\" : [1, -2.5e+3, 0, true, false, null, \"x\"] }  ",
     "{\"esc\":\"q\\\"b\\\\s\\/n\\n\\u00e9\\ud83d\\ude00\",\"e\":\"\\\\\"}",
-    "{\"machines\":{\"web1\":{\"generators\":{\"g\":{\"files\":[1,{\"k\":\"v\\n\"}]}},"
-    "\"tags\":[\"a\"]},\"web2\":{\"generators\":null}},\"n\":123456789012}",
+    ("{\"machines\":{\"web1\":{\"generators\":{\"g\":{\"files\":[1,{\"k\":\"v\\n\"}]}},"
+     "\"tags\":[\"a\"]},\"web2\":{\"generators\":null}},\"n\":123456789012}"),
     "[[[[[[\"deep\"]]]]],{\"\":{}},12.0e-1,-0,1e5]",
     /* invalid ones: the same error whole or in pieces */
     "{\"a\":tru}",
