@@ -38,6 +38,10 @@ for p in "${patches[@]}"; do
 	cp "$p" "$scratch/patches/" || { echo "mutants: cannot read $p" >&2; exit 1; }
 done
 patches=("${patches[@]/#*\//$scratch/patches/}")
+# What the suite needs (Debian packages, and the npm checkers in tests/npm/node_modules,
+# which the scratch copy links to), as run-all.sh installs it.
+bash tests/install-deps.sh || { echo "mutants: cannot install what the tests need" >&2; exit 1; }
+
 # The scratch copy sits inside this checkout: stop git from finding the repository above
 # it, so `git apply` patches the copy as plain files.
 export GIT_CEILING_DIRECTORIES=$scratch
